@@ -1,0 +1,1 @@
+"""The newsqa command line."""

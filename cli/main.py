@@ -1,0 +1,249 @@
+"""newsqa: ingest a news archive, ask it questions with cited answers, serve it over HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+from index.embed import ModelUnavailable
+from index.manifest import IndexCorrupt, IndexNotFound, ModelMismatch
+from qa.settings import Settings
+
+EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_INDEX = 0, 1, 2, 3
+
+ENV_HELP = "\n".join(f"  {var:<26} {name}" for name, var in Settings.ENV.items())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index", metavar="DIR", help="index directory (env NEWSQA_INDEX; default "
+                                                       "~/.local/share/newsqa/index)")
+    common.add_argument("--model", help="embedding model: sentence-transformers name or local path "
+                                        "(env NEWSQA_MODEL; default the packaged all-MiniLM-L6-v2)")
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    common.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only, no progress bar")
+
+    parser = argparse.ArgumentParser(
+        prog="newsqa", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Question answering over a news archive: every claim in an answer cites its passage.",
+        epilog="environment variables:\n" + ENV_HELP + "\n\nexamples:\n"
+               "  newsqa ingest ./articles/ news.jsonl 'feeds/*.csv'\n"
+               "  newsqa ask \"Who leads the dock workers' union?\"\n"
+               "  newsqa serve --demo")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", parents=[common], help="add or update articles from files, folders or globs",
+                       description="Read articles (.jsonl .json .csv .html .txt; folders recursively, globs), "
+                                   "clean them and update the index incrementally: only new or changed "
+                                   "articles are embedded. Exit status 1 when any input was skipped "
+                                   "(everything else is still ingested).")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--replace", action="store_true",
+                   help="make the index hold exactly these inputs: articles not in them are removed")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    p = sub.add_parser("ask", parents=[common], help="answer a question with cited sources")
+    p.add_argument("question")
+    p.add_argument("--k", type=int, default=None, help="passages to read (default NEWSQA_TOP_K, 5)")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+
+    p = sub.add_parser("search", parents=[common], help="ranked passages for a query")
+    p.add_argument("query")
+    p.add_argument("--k", type=int, default=10, help="number of passages (default 10)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+
+    p = sub.add_parser("show", parents=[common], help="a stored article: metadata and cleaned text")
+    p.add_argument("article_id", metavar="ARTICLE_ID")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("stats", parents=[common], help="what the index holds")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("remove", parents=[common], help="delete articles by id")
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("rebuild", parents=[common],
+                       help="re-chunk and re-embed every stored article (after a model or chunk size change)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("serve", parents=[common], help="start the HTTP service (JSON API)")
+    p.add_argument("--host", help="bind address (env NEWSQA_HOST; default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (env NEWSQA_PORT; default 8000)")
+    p.add_argument("--demo", action="store_true",
+                   help="if the index is empty, build it from the bundled demo archive first")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env(index_dir=args.index, model=args.model,
+                                 host=getattr(args, "host", None), port=getattr(args, "port", None))
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else getattr(
+        logging, settings.log_level.upper(), logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("sentence_transformers", "faiss.loader", "httpx"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    try:
+        return COMMANDS[args.command](args, settings)
+    except (IndexNotFound, ModelMismatch, IndexCorrupt, ModelUnavailable) as exc:
+        print(f"newsqa: {exc}", file=sys.stderr)
+        return EXIT_INDEX
+    except KeyboardInterrupt:
+        print("newsqa: interrupted; the index is unchanged by the unfinished update", file=sys.stderr)
+        return 130
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.engine import ingest
+
+    report = ingest(settings, args.paths, progress=not args.quiet and sys.stderr.isatty() or args.verbose,
+                    replace_all=args.replace)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(f"{len(report.new)} new, {len(report.updated)} updated, {report.unchanged} unchanged, "
+              f"{report.duplicates} duplicates, {len(report.removed)} removed, {len(report.skipped)} skipped "
+              f"({report.records} records); {report.chunks_added} chunks added, {report.embedded} embedded, "
+              f"{report.reused} reused; index at {settings.index_dir}")
+        for skipped in report.skipped:
+            print(f"  skipped {skipped.where}: {skipped.reason}")
+    return EXIT_SKIPPED if report.skipped else EXIT_OK
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.engine import Engine
+
+    engine = Engine.open(settings)
+    answer = engine.answerer.answer(args.question, k=args.k or settings.top_k)
+    if args.json:
+        _print_json(answer.to_dict())
+        return EXIT_OK
+    print(textwrap.fill(answer.answer, width=100))
+    if answer.citations:
+        print("\nSources:")
+        for c in answer.citations:
+            print(f"[{c.n}] {c.title or '(untitled)'} — {c.source or 'unknown source'}, {c.date or 'undated'} "
+                  f"(article {c.article_id}, chars {c.start}-{c.end})")
+            if c.url:
+                print(f"    {c.url}")
+    elif answer.nearest:
+        print("\nNearest articles:")
+        for a in answer.nearest:
+            print(f"  {a['title'] or '(untitled)'} — {a['source'] or '?'}, {a['date'] or 'undated'} "
+                  f"(article {a['article_id']})")
+    return EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.engine import Engine
+
+    engine = Engine.open(settings)
+    hits = engine.searcher.search(args.query, k=args.k)
+    if args.json:
+        _print_json({"query": args.query, "results": [h.to_dict() for h in hits]})
+        return EXIT_OK
+    for rank, hit in enumerate(hits, start=1):
+        print(f"{rank:>2}. {hit.score:.3f}  {hit.title or '(untitled)'} — {hit.source or '?'}, "
+              f"{hit.date or 'undated'} [{hit.article_id}#{hit.chunk_id}]")
+        print(textwrap.indent(textwrap.shorten(hit.text, 300), "      "))
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    from index.reader import IndexReader
+
+    article = IndexReader(settings.index_dir).article(args.article_id)
+    if article is None:
+        print(f"newsqa: no article with id '{args.article_id}' in {settings.index_dir}", file=sys.stderr)
+        return EXIT_INDEX
+    if args.json:
+        _print_json(article)
+    else:
+        print(article["title"] or "(untitled)")
+        print(f"{article['source'] or 'unknown source'}, {article['date'] or 'undated'}"
+              f"{' — ' + ', '.join(article['authors']) if article['authors'] else ''}")
+        if article["url"]:
+            print(article["url"])
+        print()
+        print(article["text"])
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    from index.reader import IndexReader
+
+    stats = IndexReader(settings.index_dir).stats()
+    stats["index_dir"] = str(settings.index_dir)
+    if args.json:
+        _print_json(stats)
+        return EXIT_OK
+    print(f"index      {stats['index_dir']} ({stats['index_bytes'] / 1e6:.1f} MB, generation "
+          f"{stats['generation']})")
+    print(f"model      {stats['model']}")
+    print(f"articles   {stats['articles']} ({stats['undated_articles']} undated), chunks {stats['chunks']}")
+    print(f"dates      {stats['first_date']} .. {stats['last_date']}")
+    print("sources    " + ", ".join(f"{s} ({n})" for s, n in list(stats["sources"].items())[:10]))
+    return EXIT_OK
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.engine import writer
+
+    with writer(settings) as w:
+        report = w.remove(args.ids)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(f"{len(report.removed)} removed ({report.chunks_removed} chunks)")
+        for missing in report.not_found:
+            print(f"  not found: {missing}")
+    return EXIT_SKIPPED if report.not_found else EXIT_OK
+
+
+def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.engine import writer
+
+    with writer(settings, progress=not args.quiet, for_rebuild=True) as w:
+        report = w.rebuild()
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(f"rebuilt {len(report.updated)} articles: {report.chunks_added} chunks, {report.embedded} embedded")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from corpus.demo import demo_dir
+    from index import store
+    from qa.engine import ingest
+
+    db = settings.index_dir / store.DB_NAME
+    if args.demo and (not db.exists() or store.read_manifest(store.connect(settings.index_dir)) is None):
+        logging.getLogger("newsqa").info("building the demo index at %s (first run only)", settings.index_dir)
+        report = ingest(settings, [demo_dir()], progress=not args.quiet)
+        print(f"demo archive indexed: {len(report.new)} articles, {report.chunks_added} chunks", file=sys.stderr)
+    import uvicorn
+
+    import server
+
+    uvicorn.run(server.create_app(settings), host=settings.host, port=settings.port,
+                log_level=settings.log_level.lower())
+    return EXIT_OK
+
+
+COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "search": cmd_search, "show": cmd_show, "stats": cmd_stats,
+            "remove": cmd_remove, "rebuild": cmd_rebuild, "serve": cmd_serve}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

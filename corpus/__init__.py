@@ -1,0 +1,1 @@
+"""Read news articles in any supported format, clean them and split them into chunks."""

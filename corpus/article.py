@@ -1,0 +1,131 @@
+"""The Article record and how a raw record (dict of fields) becomes one."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from corpus.clean import clean_text
+from corpus.dates import parse_date
+
+
+class BadArticle(ValueError):
+    """A record that cannot become an article (no text, wrong types, ...)."""
+
+
+# Field aliases seen in real exports; the first name is the canonical one.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "article_id", "doc_id", "uid", "guid"),
+    "url": ("url", "link", "href", "canonical_url"),
+    "title": ("title", "headline", "heading", "name"),
+    "date": ("date", "published_at", "publish_date", "published", "pubdate", "date_published",
+             "datetime", "timestamp", "created_at"),
+    "source": ("source", "site", "sitename", "publisher", "outlet", "domain"),
+    "authors": ("authors", "author", "byline", "creator"),
+    "text": ("text", "body", "content", "article", "maintext", "full_text", "article_text"),
+}
+
+
+@dataclass(frozen=True)
+class Article:
+    """One cleaned article; `text` is what citation offsets index into."""
+
+    id: str
+    text: str
+    title: str | None = None
+    date: str | None = None  # ISO YYYY-MM-DD
+    source: str | None = None
+    url: str | None = None
+    authors: tuple[str, ...] = ()
+    origin: str = ""  # where it was read from, e.g. "news.jsonl:12"
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def content_hash(self) -> str:
+        """Changes whenever anything stored about the article changes."""
+        payload = json.dumps([self.text, self.title, self.date, self.source, self.url, list(self.authors)])
+        return hashlib.sha1(payload.encode("utf-8")).hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "title": self.title, "date": self.date, "source": self.source,
+            "url": self.url, "authors": list(self.authors), "text": self.text,
+        }
+
+
+def derive_id(url: str | None, text: str) -> str:
+    """Stable id for a record that has none: from its URL, else from its text."""
+    basis = f"url:{url.strip()}" if url and url.strip() else f"text:{text}"
+    return hashlib.sha1(basis.encode("utf-8")).hexdigest()[:12]
+
+
+def _pick(record: Mapping[str, Any], name: str) -> Any:
+    lowered = {str(k).strip().lower(): v for k, v in record.items() if k is not None}
+    for alias in ALIASES[name]:
+        value = lowered.get(alias)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def _as_str(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        text = " ".join(str(value).split())
+        return text or None
+    raise BadArticle(f"field '{name}' must be a string, got {type(value).__name__}")
+
+
+def _authors(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        parts = value.replace(" and ", ",").replace(";", ",").split(",")
+        return tuple(p.strip() for p in parts if p.strip())
+    if isinstance(value, list):
+        names = []
+        for item in value:
+            if isinstance(item, dict):
+                item = item.get("name")
+            if isinstance(item, str) and item.strip():
+                names.append(" ".join(item.split()))
+        return tuple(names)
+    raise BadArticle(f"field 'authors' must be a string or a list, got {type(value).__name__}")
+
+
+def article_from_record(record: Any, origin: str, *, clean: bool = True,
+                        boilerplate: frozenset[str] = frozenset(), id_basis: str | None = None) -> Article:
+    """Validate one raw record (JSON object, CSV row) and clean its text."""
+    if not isinstance(record, Mapping):
+        raise BadArticle(f"expected an object with a 'text' field, got {type(record).__name__}")
+    raw_text = _pick(record, "text")
+    if raw_text is None:
+        raise BadArticle("no text (looked for: " + ", ".join(ALIASES["text"]) + ")")
+    if not isinstance(raw_text, str):
+        raise BadArticle(f"field 'text' must be a string, got {type(raw_text).__name__}")
+    title = _as_str(_pick(record, "title"), "title")
+    text = clean_text(raw_text, title=title, boilerplate=boilerplate) if clean else raw_text
+    if not text.strip():
+        raise BadArticle("text is empty after cleaning")
+    url = _as_str(_pick(record, "url"), "url")
+    raw_id = _pick(record, "id")
+    if raw_id is not None:
+        article_id = _as_str(raw_id, "id")
+    else:
+        article_id = derive_id(url or id_basis, text)
+    raw_date = _pick(record, "date")
+    date = parse_date(raw_date) if raw_date is not None else None
+    return Article(
+        id=article_id or derive_id(url, text),
+        text=text,
+        title=clean_text(title, keep_short=True) if title else None,
+        date=date,
+        source=_as_str(_pick(record, "source"), "source"),
+        url=url,
+        authors=_authors(_pick(record, "authors")),
+        origin=origin,
+    )

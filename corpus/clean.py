@@ -1,0 +1,98 @@
+"""Clean scraped article text: drop navigation, promos, credits and spliced headlines; keep every sentence.
+
+The rules are general shapes rather than one site's strings: a line that is not a sentence (short, no final
+punctuation) inside a body is a spliced headline, a section name or a menu item; a line that repeats across many
+articles of one source is boilerplate (see corpus.boilerplate); all-caps labels such as "WATCH:" start promos.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SCRIPT_FRAGMENT = re.compile(r"/\*.*?\*/|<!--.*?-->|<[^<>\n]{0,200}>|\{\s*\}")
+_PROMO_LABEL = re.compile(
+    r"^(?:WATCH|LISTEN|READ|READ MORE|MORE|RELATED|SEE|SEE ALSO|ALSO READ|PHOTOS?|VIDEO|GALLERY|SUBSCRIBE|"
+    r"SIGN UP|RECOMMENDED|TRENDING|LIVE|PODCAST|OPINION|SPONSORED|ADVERTISEMENT|CLICK HERE)\b\s*[:|>-]"
+)
+_JUNK_LINE = re.compile(
+    r"^(?:advertisement|advert|ad|sponsored(?: content)?|skip to (?:main )?content|accessibility links|"
+    r"sign up\b|subscribe\b|click here\b|tap here\b|download (?:the|our)\b|follow us\b|like us on\b|"
+    r"share (?:this|on|via)\b|story continues\b|continue reading\b|video player\b|this video\b|"
+    r"your browser\b|we use cookies\b|cookie (?:settings|policy)\b|all rights reserved|copyright\b|©|"
+    r"related (?:topics|stories|articles|coverage|content)\b|more on this story|top stories|"
+    r"most (?:read|popular|viewed)\b|(?:photo|image|video|credit|pictured|file photo)s?\s*(?::|/|by\b)|"
+    r"play video\b|close video\b|read more\b|loading\b|please enable javascript|supported by\b)",
+    re.IGNORECASE,
+)
+_CREDIT_TAIL = re.compile(
+    r"\((?:[A-Z]+ )?(?:Photo|Image|Picture|Credit)s?\b[^)]{0,80}\)\s*$|"
+    r"(?:Getty Images|AP Photo|Shutterstock|Reuters/|/ ?AFP|/ ?Getty)[^.]{0,40}$"
+)
+_CODE_LIKE = re.compile(r"(?:\bfunction\s*\(|\bvar \w+\s*=|\}\s*\)|;\s*$|\{[^}]*:[^}]*\})")
+_TERMINAL = tuple(".!?:;\"'”’)…]")
+MAX_NON_SENTENCE_WORDS = 15
+
+
+def normalize(text: str) -> str:
+    """Unicode NFKC, invisible and control characters removed, spaces folded within each line."""
+    text = unicodedata.normalize("NFKC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _INVISIBLE.sub("", text)
+    text = _CONTROL.sub(lambda m: "\n" if m.group(0) == "\n" else " ", text)
+    return "\n".join(" ".join(line.split()) for line in text.split("\n"))
+
+
+def line_key(line: str) -> str:
+    """How lines are compared for repetition: case and punctuation do not matter."""
+    return re.sub(r"[^\w]+", " ", line.lower()).strip()
+
+
+def is_sentence_like(line: str) -> bool:
+    return line.endswith(_TERMINAL) or len(line.split()) > MAX_NON_SENTENCE_WORDS
+
+
+def is_junk_line(line: str, *, title: str | None = None, boilerplate: frozenset[str] = frozenset()) -> bool:
+    key = line_key(line)
+    if not key:
+        return True  # punctuation or symbols only
+    if key in boilerplate:
+        return True
+    if title and key == line_key(title):
+        return True  # the headline repeated at the top of the body
+    words = len(line.split())
+    if _PROMO_LABEL.match(line):
+        return True
+    if words <= 25 and (_JUNK_LINE.match(line) or _CREDIT_TAIL.search(line)):
+        return True
+    if _CODE_LIKE.search(line) and not re.search(r"[a-z]{3,} [a-z]{3,} [a-z]{3,}", line):
+        return True
+    return False
+
+
+def clean_line(line: str) -> str:
+    line = _SCRIPT_FRAGMENT.sub(" ", line)
+    return " ".join(line.split())
+
+
+def clean_text(raw: str, *, title: str | None = None, boilerplate: frozenset[str] = frozenset(),
+               keep_short: bool = False) -> str:
+    """Cleaned body: one paragraph per line-group, separated by a blank line.
+
+    keep_short keeps lines that are not sentences (used for titles, which are never sentences).
+    """
+    paragraphs = []
+    for line in normalize(raw).split("\n"):
+        line = clean_line(line)
+        if not line:
+            continue
+        if keep_short:
+            paragraphs.append(line)
+            continue
+        if is_junk_line(line, title=title, boilerplate=boilerplate):
+            continue
+        if not is_sentence_like(line):
+            continue  # spliced headline, section name, byline, menu item
+        paragraphs.append(line)
+    return "\n\n".join(paragraphs)

@@ -1,0 +1,56 @@
+"""From input paths to clean Articles, with every unreadable record reported."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from corpus.article import Article, BadArticle, article_from_record
+from corpus.boilerplate import find_boilerplate
+from corpus.readers import RawRecord, Skipped, expand_inputs, read_file
+
+
+@dataclass(frozen=True)
+class Loaded:
+    articles: list[Article]
+    skipped: list[Skipped]
+
+    @property
+    def records(self) -> int:
+        return len(self.articles) + len(self.skipped)
+
+
+def read_raw(paths: Iterable[str | os.PathLike[str]]) -> Iterator[RawRecord | Skipped]:
+    for item in expand_inputs(paths):
+        if isinstance(item, Skipped):
+            yield item
+        else:
+            yield from read_file(*item)
+
+
+def _source_of(record: RawRecord) -> str | None:
+    fields = record.fields if isinstance(record.fields, dict) else {}
+    source = fields.get("source") or fields.get("site") or fields.get("publisher")
+    return str(source) if isinstance(source, str) else None
+
+
+def load_articles(paths: Iterable[str | os.PathLike[str]]) -> Loaded:
+    """Read and clean every article under paths; boilerplate lines are learnt across the whole batch."""
+    raws: list[RawRecord] = []
+    skipped: list[Skipped] = []
+    for item in read_raw(paths):
+        (skipped if isinstance(item, Skipped) else raws).append(item)
+    texts = ((_source_of(r), r.fields.get("text") or r.fields.get("body") or r.fields.get("content"))
+             for r in raws if isinstance(r.fields, dict))
+    boilerplate = find_boilerplate((source, text) for source, text in texts if isinstance(text, str))
+    articles: list[Article] = []
+    for raw in raws:
+        try:
+            articles.append(article_from_record(raw.fields, raw.origin, id_basis=raw.default_id_basis,
+                                                boilerplate=boilerplate.get(_source_of(raw), frozenset())))
+        except BadArticle as exc:
+            skipped.append(Skipped(raw.origin, str(exc)))
+        except RecursionError:
+            skipped.append(Skipped(raw.origin, "record nested too deeply"))
+    return Loaded(articles, skipped)

@@ -1,0 +1,1 @@
+"""Embed chunks, store vectors and metadata, update incrementally, save and load atomically."""

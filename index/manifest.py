@@ -1,0 +1,43 @@
+"""What an index was built with; a mismatch with the running settings is a clear error, never wrong answers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+FORMAT_VERSION = 1
+
+
+class IndexNotFound(FileNotFoundError):
+    """No index at the configured place."""
+
+
+class ModelMismatch(RuntimeError):
+    """The index was built with another embedding model than the one configured."""
+
+
+class IndexCorrupt(RuntimeError):
+    """Index files disagree with each other or cannot be read."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    model: str
+    dim: int
+    chunk_tokens: int
+    chunk_overlap: int
+    encoding: str
+    format_version: int = FORMAT_VERSION
+    generation: int = 0
+    articles: int = 0
+    chunks: int = 0
+    updated_at: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    def check_model(self, model: str, index_dir: str) -> None:
+        if model != self.model:
+            raise ModelMismatch(
+                f"the index at {index_dir} was built with the model '{self.model}' but the configured model is "
+                f"'{model}'. Either set NEWSQA_MODEL={self.model} (or --model), or re-embed the archive with "
+                f"the new model: newsqa rebuild --index {index_dir} --model {model}")

@@ -1,0 +1,198 @@
+"""The SQLite metadata store: articles, chunks, cached embeddings, the manifest and the ingest log.
+
+SQLite in WAL mode gives atomic multi-table updates and lets readers keep a consistent snapshot while a
+writer works. Chunk text is not stored twice: a chunk is a span of its article's cleaned text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from corpus.article import Article
+from corpus.chunk import Chunk
+from index.manifest import Manifest
+
+DB_NAME = "meta.sqlite"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY, title TEXT, date TEXT, source TEXT, url TEXT, authors TEXT NOT NULL DEFAULT '[]',
+    text TEXT NOT NULL, content_hash TEXT NOT NULL, origin TEXT, updated_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS articles_date ON articles(date);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, n_tokens INTEGER NOT NULL,
+    embed_hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE TABLE IF NOT EXISTS embeddings (hash TEXT PRIMARY KEY, vector BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
+    inputs TEXT NOT NULL DEFAULT '[]', new INTEGER DEFAULT 0, updated INTEGER DEFAULT 0,
+    unchanged INTEGER DEFAULT 0, removed INTEGER DEFAULT 0, skipped INTEGER DEFAULT 0);
+CREATE TABLE IF NOT EXISTS skipped (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, "where" TEXT NOT NULL, reason TEXT NOT NULL);
+"""
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def connect(index_dir: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    path = Path(index_dir) / DB_NAME
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=30)
+    else:
+        conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(SCHEMA)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA synchronous=FULL")  # a commit survives a crash of the machine, not just the process
+    return conn
+
+
+def read_manifest(conn: sqlite3.Connection) -> Manifest | None:
+    row = conn.execute("SELECT value FROM meta WHERE key='manifest'").fetchone()
+    return Manifest(**json.loads(row[0])) if row else None
+
+
+def write_manifest(conn: sqlite3.Connection, manifest: Manifest) -> None:
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('manifest', ?)",
+                 (json.dumps(manifest.to_dict()),))
+
+
+def article_hashes(conn: sqlite3.Connection) -> dict[str, str]:
+    return {row[0]: row[1] for row in conn.execute("SELECT id, content_hash FROM articles")}
+
+
+def chunk_ids_of(conn: sqlite3.Connection, article_ids: Iterable[str]) -> list[int]:
+    ids: list[int] = []
+    for batch in _batches(list(article_ids)):
+        marks = ",".join("?" * len(batch))
+        ids += [r[0] for r in conn.execute(f"SELECT id FROM chunks WHERE article_id IN ({marks})", batch)]
+    return ids
+
+
+def delete_articles(conn: sqlite3.Connection, article_ids: Iterable[str]) -> None:
+    for batch in _batches(list(article_ids)):
+        marks = ",".join("?" * len(batch))
+        conn.execute(f"DELETE FROM chunks WHERE article_id IN ({marks})", batch)
+        conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", batch)
+
+
+def insert_article(conn: sqlite3.Connection, article: Article) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO articles(id, title, date, source, url, authors, text, content_hash, origin,"
+        " updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (article.id, article.title, article.date, article.source, article.url, json.dumps(list(article.authors)),
+         article.text, article.content_hash, article.origin, now()))
+
+
+def insert_chunk(conn: sqlite3.Connection, chunk: Chunk, embed_hash: str) -> int:
+    cur = conn.execute(
+        'INSERT INTO chunks(article_id, ordinal, start, "end", n_tokens, embed_hash) VALUES (?,?,?,?,?,?)',
+        (chunk.article_id, chunk.ordinal, chunk.start, chunk.end, chunk.n_tokens, embed_hash))
+    return int(cur.lastrowid or 0)
+
+
+def cached_hashes(conn: sqlite3.Connection, hashes: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for batch in _batches(list(hashes)):
+        marks = ",".join("?" * len(batch))
+        found.update(r[0] for r in conn.execute(f"SELECT hash FROM embeddings WHERE hash IN ({marks})", batch))
+    return found
+
+
+def cache_vectors(conn: sqlite3.Connection, hashes: Sequence[str], vectors: np.ndarray) -> None:
+    conn.executemany("INSERT OR IGNORE INTO embeddings(hash, vector) VALUES (?, ?)",
+                     [(h, v.astype(np.float32).tobytes()) for h, v in zip(hashes, vectors, strict=True)])
+
+
+def vectors_for(conn: sqlite3.Connection, hashes: Sequence[str], dim: int) -> np.ndarray:
+    found: dict[str, bytes] = {}
+    for batch in _batches(list(set(hashes))):
+        marks = ",".join("?" * len(batch))
+        found.update((r[0], r[1]) for r in
+                     conn.execute(f"SELECT hash, vector FROM embeddings WHERE hash IN ({marks})", batch))
+    out = np.zeros((len(hashes), dim), dtype=np.float32)
+    for row, h in enumerate(hashes):
+        out[row] = np.frombuffer(found[h], dtype=np.float32)
+    return out
+
+
+def all_chunk_vectors(conn: sqlite3.Connection, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """(chunk ids, vectors) of every stored chunk: enough to rebuild the vector index without the model."""
+    rows = conn.execute("SELECT c.id, e.vector FROM chunks c JOIN embeddings e ON e.hash = c.embed_hash "
+                        "ORDER BY c.id").fetchall()
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
+    return ids, vectors
+
+
+def prune_embeddings(conn: sqlite3.Connection) -> None:
+    conn.execute("DELETE FROM embeddings WHERE hash NOT IN (SELECT embed_hash FROM chunks)")
+
+
+def counts(conn: sqlite3.Connection) -> tuple[int, int]:
+    articles = conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+    chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    return int(articles), int(chunks)
+
+
+def get_article(conn: sqlite3.Connection, article_id: str) -> dict[str, Any] | None:
+    row = conn.execute("SELECT id, title, date, source, url, authors, text FROM articles WHERE id = ?",
+                       (article_id,)).fetchone()
+    if row is None:
+        return None
+    out = dict(row)
+    out["authors"] = json.loads(out["authors"])
+    return out
+
+
+def chunk_rows(conn: sqlite3.Connection, chunk_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Chunk id -> chunk span, its text and its article's metadata."""
+    out: dict[int, dict[str, Any]] = {}
+    for batch in _batches(list(chunk_ids)):
+        marks = ",".join("?" * len(batch))
+        for row in conn.execute(
+                f'SELECT c.id AS chunk_id, c.article_id, c.ordinal, c.start, c."end", a.title, a.date, '
+                f'a.source, a.url, substr(a.text, c.start + 1, c."end" - c.start) AS text '
+                f"FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})", batch):
+            out[int(row["chunk_id"])] = dict(row)
+    return out
+
+
+def article_texts(conn: sqlite3.Connection, article_ids: Iterable[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for batch in _batches(list(set(article_ids))):
+        marks = ",".join("?" * len(batch))
+        out.update((r[0], r[1]) for r in conn.execute(f"SELECT id, text FROM articles WHERE id IN ({marks})",
+                                                      batch))
+    return out
+
+
+def stats(conn: sqlite3.Connection) -> dict[str, Any]:
+    articles, chunks = counts(conn)
+    first, last = conn.execute("SELECT MIN(date), MAX(date) FROM articles").fetchone()
+    sources = {r[0] or "(unknown)": r[1] for r in
+               conn.execute("SELECT source, COUNT(*) FROM articles GROUP BY source ORDER BY COUNT(*) DESC")}
+    undated = conn.execute("SELECT COUNT(*) FROM articles WHERE date IS NULL").fetchone()[0]
+    last_run = conn.execute("SELECT * FROM runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1"
+                            ).fetchone()
+    return {"articles": articles, "chunks": chunks, "first_date": first, "last_date": last,
+            "undated_articles": undated, "sources": sources, "last_run": dict(last_run) if last_run else None}
+
+
+def _batches(items: list[Any], size: int = 500) -> Iterable[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]

@@ -1,0 +1,311 @@
+"""Incremental, atomic index updates: ingest new or changed articles, remove articles, rebuild.
+
+Order of work, chosen so that a kill at any moment leaves the previous index intact:
+1. chunk what is new or changed, and embed only texts whose vectors are not cached yet; cached vectors are
+   committed batch by batch (they are not part of what readers see, so a rerun resumes instead of restarting);
+2. write the next generation's FAISS file under a temporary name, fsync, rename;
+3. one SQLite transaction swaps articles, chunks and the manifest (generation + 1).
+Until 3 commits, readers and a restarted writer see the old generation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from corpus.article import Article
+from corpus.chunk import Chunk, Chunker, embedding_text
+from corpus.readers import Skipped
+from index import store, vectors
+from index.embed import Embedder
+from index.manifest import Manifest
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = ".write.lock"
+MANIFEST_NAME = "manifest.json"
+
+
+@dataclass
+class UpdateReport:
+    """What an update did; new + updated + unchanged + duplicates + skipped = input records."""
+
+    new: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    duplicates: int = 0  # the same record again in the input (same id, same content)
+    removed: list[str] = field(default_factory=list)
+    not_found: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    embedded: int = 0  # texts run through the model
+    reused: int = 0  # texts whose vectors were cached or shared with an identical chunk
+    seconds: dict[str, float] = field(default_factory=dict)
+    generation: int = 0
+
+    @property
+    def records(self) -> int:
+        return len(self.new) + len(self.updated) + self.unchanged + self.duplicates + len(self.skipped)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "new": len(self.new), "updated": len(self.updated), "unchanged": self.unchanged,
+            "duplicates": self.duplicates, "removed": len(self.removed), "not_found": self.not_found,
+            "skipped": [{"where": s.where, "reason": s.reason} for s in self.skipped],
+            "records": self.records, "chunks_added": self.chunks_added, "chunks_removed": self.chunks_removed,
+            "embedded": self.embedded, "reused": self.reused,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()}, "generation": self.generation,
+        }
+
+
+@contextlib.contextmanager
+def write_lock(index_dir: Path) -> Iterator[None]:
+    """One writer at a time per index; a second one waits instead of interleaving its changes."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / LOCK_NAME, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning("another process is updating %s; waiting for it to finish", index_dir)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def embed_hash(model: str, text: str) -> str:
+    return hashlib.sha1(f"{model}\0{text}".encode()).hexdigest()
+
+
+class Writer:
+    """Holds the write lock and the store connection for one update."""
+
+    def __init__(self, index_dir: Path, model: str, chunker: Chunker,
+                 get_embedder: Callable[[], Embedder], *, progress: bool = False, batch_size: int = 256,
+                 for_rebuild: bool = False) -> None:
+        self.index_dir = Path(index_dir)
+        self.for_rebuild = for_rebuild  # a rebuild may change the model and the chunker
+        self.model = model
+        self.chunker = chunker
+        self._get_embedder = get_embedder
+        self._embedder: Embedder | None = None
+        self.progress = progress
+        self.batch_size = batch_size
+        self.conn: sqlite3.Connection
+        self.manifest: Manifest | None = None
+
+    def __enter__(self) -> Writer:
+        self._lock = write_lock(self.index_dir)
+        self._lock.__enter__()
+        try:
+            self.conn = store.connect(self.index_dir)
+            self.conn.isolation_level = None  # explicit BEGIN/COMMIT below
+            self.manifest = store.read_manifest(self.conn)
+            if self.manifest is not None and not self.for_rebuild:
+                self.manifest.check_model(self.model, str(self.index_dir))
+                if (self.manifest.chunk_tokens, self.manifest.chunk_overlap) != (
+                        self.chunker.max_tokens, self.chunker.overlap_tokens):
+                    log.warning("the index chunks at %d/%d tokens; keeping that (newsqa rebuild applies new "
+                                "settings)", self.manifest.chunk_tokens, self.manifest.chunk_overlap)
+                    self.chunker = Chunker(self.manifest.chunk_tokens, self.manifest.chunk_overlap,
+                                           self.manifest.encoding)
+        except BaseException:
+            self._lock.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.conn.close()
+        finally:
+            self._lock.__exit__(None, None, None)
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = self._get_embedder()  # loaded only when something needs embedding
+        return self._embedder
+
+    # -- public operations -------------------------------------------------------------------------------
+
+    def ingest(self, articles: Sequence[Article], skipped: Sequence[Skipped] = (), inputs: Sequence[str] = (),
+               *, replace_all: bool = False) -> UpdateReport:
+        """Add new and changed articles; with replace_all, articles not in the input are removed too."""
+        report = UpdateReport(skipped=list(skipped))
+        started = time.perf_counter()
+        existing = store.article_hashes(self.conn)
+        latest: dict[str, Article] = {}
+        for article in articles:
+            previous = latest.get(article.id)
+            if previous is not None:
+                if previous.content_hash == article.content_hash:
+                    report.duplicates += 1
+                    continue
+                report.skipped.append(Skipped(previous.origin, f"superseded by a later record with the same id "
+                                                               f"'{article.id}' at {article.origin}"))
+            latest[article.id] = article
+        todo: list[Article] = []
+        for article in latest.values():
+            old = existing.get(article.id)
+            if old == article.content_hash:
+                report.unchanged += 1
+            else:
+                (report.updated if old else report.new).append(article.id)
+                todo.append(article)
+        gone = sorted(set(existing) - set(latest)) if replace_all else []
+        report.seconds["compare"] = time.perf_counter() - started
+        if not todo and not gone:
+            self._log_run("ingest", inputs, report)
+            report.generation = self.manifest.generation if self.manifest else 0
+            return report
+        self._apply(todo, remove_ids=report.updated + gone, report=report)
+        report.removed = gone
+        self._log_run("rebuild" if replace_all else "ingest", inputs, report)
+        return report
+
+    def remove(self, article_ids: Sequence[str]) -> UpdateReport:
+        report = UpdateReport()
+        existing = store.article_hashes(self.conn)
+        report.removed = [a for a in dict.fromkeys(article_ids) if a in existing]
+        report.not_found = [a for a in dict.fromkeys(article_ids) if a not in existing]
+        if report.removed:
+            self._apply([], remove_ids=report.removed, report=report)
+        self._log_run("remove", list(article_ids), report)
+        return report
+
+    def rebuild(self) -> UpdateReport:
+        """Re-chunk and re-embed every stored article with the configured model and chunker."""
+        rows = self.conn.execute("SELECT id, title, date, source, url, authors, text, origin FROM articles"
+                                 ).fetchall()
+        articles = [Article(id=r["id"], text=r["text"], title=r["title"], date=r["date"], source=r["source"],
+                            url=r["url"], authors=tuple(json.loads(r["authors"])), origin=r["origin"] or "")
+                    for r in rows]
+        self.manifest = None  # start from an empty vector index under the new settings
+        report = UpdateReport()
+        self._apply(articles, remove_ids=[a.id for a in articles], report=report, fresh=True)
+        report.updated = [a.id for a in articles]
+        self._log_run("rebuild", [], report)
+        return report
+
+    # -- the update itself -------------------------------------------------------------------------------
+
+    def _apply(self, todo: list[Article], remove_ids: list[str], report: UpdateReport, fresh: bool = False
+               ) -> None:
+        t0 = time.perf_counter()
+        planned: list[tuple[Chunk, str]] = []
+        texts: dict[str, str] = {}
+        for article in todo:
+            for chunk in self.chunker.split(article):
+                text = embedding_text(article, chunk)
+                digest = embed_hash(self.model, text)
+                texts.setdefault(digest, text)
+                planned.append((chunk, digest))
+        report.seconds["chunk"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        self._embed_missing(texts, report)
+        report.reused += len(planned) - report.embedded
+        report.seconds["embed"] = time.perf_counter() - t1
+
+        t2 = time.perf_counter()
+        dim = self.manifest.dim if self.manifest else (self.embedder.dim if planned else 0)
+        vec_index = self._current_vectors(dim) if not fresh else vectors.new_index(dim)
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            old_chunk_ids = store.chunk_ids_of(self.conn, remove_ids)
+            report.chunks_removed = len(old_chunk_ids)
+            store.delete_articles(self.conn, remove_ids)
+            for article in todo:
+                store.insert_article(self.conn, article)
+            new_ids = np.array([store.insert_chunk(self.conn, c, h) for c, h in planned], dtype=np.int64)
+            report.chunks_added = len(planned)
+            if not fresh:
+                vectors.remove(vec_index, old_chunk_ids)
+            vectors.add(vec_index, new_ids, store.vectors_for(self.conn, [h for _, h in planned], dim))
+            store.prune_embeddings(self.conn)
+            n_articles, n_chunks = store.counts(self.conn)
+            if vec_index.ntotal != n_chunks:
+                raise RuntimeError(f"vector count {vec_index.ntotal} != chunk count {n_chunks}")
+            generation = (self.manifest.generation if self.manifest else 0) + 1
+            manifest = Manifest(model=self.model, dim=dim, chunk_tokens=self.chunker.max_tokens,
+                                chunk_overlap=self.chunker.overlap_tokens, encoding=self.chunker.encoding,
+                                generation=generation, articles=n_articles, chunks=n_chunks,
+                                updated_at=store.now())
+            store.write_manifest(self.conn, manifest)
+            vectors.save_vectors(vec_index, self.index_dir, generation)  # before the commit: see module doc
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.manifest = manifest
+        report.generation = generation
+        _write_json(self.index_dir / MANIFEST_NAME, manifest.to_dict())
+        vectors.remove_stale(self.index_dir, keep={generation, generation - 1})  # readers may hold gen - 1
+        report.seconds["write"] = time.perf_counter() - t2
+
+    def _embed_missing(self, texts: dict[str, str], report: UpdateReport) -> None:
+        cached = store.cached_hashes(self.conn, list(texts))
+        missing = sorted((h for h in texts if h not in cached), key=lambda h: len(texts[h]))
+        if not missing:
+            return
+        bar = _progress(len(missing), "embedding", self.progress)
+        try:
+            for i in range(0, len(missing), self.batch_size):
+                batch = missing[i:i + self.batch_size]
+                vecs = self.embedder.encode([texts[h] for h in batch])
+                self.conn.execute("BEGIN IMMEDIATE")
+                store.cache_vectors(self.conn, batch, vecs)
+                self.conn.execute("COMMIT")  # kept across a crash: a rerun embeds only the rest
+                report.embedded += len(batch)
+                bar.update(len(batch))
+        finally:
+            bar.close()
+
+    def _current_vectors(self, dim: int) -> Any:
+        if self.manifest is None:
+            return vectors.new_index(dim)
+        try:
+            index = vectors.load_vectors(self.index_dir, self.manifest.generation)
+            if index.ntotal == self.manifest.chunks:
+                return index
+            log.warning("vector file has %d vectors, the store %d chunks: rebuilding it from the store",
+                        index.ntotal, self.manifest.chunks)
+        except RuntimeError as exc:  # faiss raises RuntimeError for missing or unreadable files
+            log.warning("vector file unreadable (%s): rebuilding it from the stored vectors", exc)
+        index = vectors.new_index(dim)
+        vectors.add(index, *store.all_chunk_vectors(self.conn, dim))
+        return index
+
+    def _log_run(self, kind: str, inputs: Sequence[str], report: UpdateReport) -> None:
+        cur = self.conn.execute(
+            "INSERT INTO runs(kind, started_at, finished_at, inputs, new, updated, unchanged, removed, skipped)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            (kind, store.now(), store.now(), json.dumps([str(i) for i in inputs]), len(report.new),
+             len(report.updated), report.unchanged, len(report.removed), len(report.skipped)))
+        self.conn.executemany('INSERT INTO skipped(run_id, "where", reason) VALUES (?,?,?)',
+                              [(cur.lastrowid, s.where, s.reason) for s in report.skipped])
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(f".tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def _progress(total: int, desc: str, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="chunk", disable=not enabled, dynamic_ncols=True)

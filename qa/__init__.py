@@ -1,0 +1,1 @@
+"""Retrieve passages, pick the sentences that answer a question, attach citations."""

@@ -1,0 +1,147 @@
+"""Extractive answers: the sentences of the retrieved passages that best answer the question, each cited.
+
+Without a reader model offline, a sentence is scored by its meaning (cosine to the question), its words
+(share of the question's content terms it contains), whether it holds the kind of answer asked for
+(a number for "how much", a name for "who"), and the rank of its passage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from corpus.sentences import split_sentences
+from qa.search import Hit, Searcher
+from qa.text import answer_type_match, terms
+
+NO_ANSWER = "The archive does not say."
+MIN_PASSAGE_SCORE = 0.25  # cosine of the best passage; below it nothing retrieved is about the question
+MIN_SENTENCE_SCORE = 0.35
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    article_id: str
+    title: str | None
+    date: str | None
+    source: str | None
+    url: str | None
+    quote: str  # == article text[start:end]
+    start: int
+    end: int
+    chunk_id: int
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["score"] = round(self.score, 4)
+        return out
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: str
+    citations: list[Citation]
+    abstained: bool = False
+    nearest: list[dict[str, Any]] = field(default_factory=list)  # when abstaining: the closest articles
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"question": self.question, "answer": self.answer,
+                "citations": [c.to_dict() for c in self.citations], "abstained": self.abstained,
+                "nearest": self.nearest}
+
+
+@dataclass
+class _Candidate:
+    hit: Hit
+    start: int  # in article text
+    end: int
+    text: str
+    score: float = 0.0
+    semantic: float = 0.0
+
+
+class Answerer:
+    def __init__(self, searcher: Searcher, max_chars: int = 400, max_sentences: int = 3) -> None:
+        self.searcher = searcher
+        self.max_chars = max_chars
+        self.max_sentences = max_sentences
+
+    def answer(self, question: str, k: int = 5) -> Answer:
+        query_vector = self.searcher.embed_query(question)
+        hits = self.searcher.search(question, k=k, query_vector=query_vector)
+        if not hits or hits[0].score < MIN_PASSAGE_SCORE:
+            return self._abstain(question, hits)
+        candidates = self._candidates(hits)
+        self._score(question, query_vector, candidates, hits)
+        chosen = self._select(candidates)
+        if not chosen or chosen[0].score < MIN_SENTENCE_SCORE:
+            return self._abstain(question, hits)
+        parts, citations = [], []
+        for n, cand in enumerate(chosen, start=1):
+            parts.append(f"{cand.text} [{n}]")
+            citations.append(Citation(n=n, article_id=cand.hit.article_id, title=cand.hit.title,
+                                      date=cand.hit.date, source=cand.hit.source, url=cand.hit.url,
+                                      quote=cand.text, start=cand.start, end=cand.end,
+                                      chunk_id=cand.hit.chunk_id, score=cand.score))
+        return Answer(question, " ".join(parts), citations)
+
+    def _candidates(self, hits: list[Hit]) -> list[_Candidate]:
+        seen: set[tuple[str, int]] = set()
+        out = []
+        for hit in hits:
+            for s, e in split_sentences(hit.text):
+                key = (hit.article_id, hit.start + s)
+                if key in seen or len(hit.text[s:e]) < 20:
+                    continue  # overlapping chunks repeat sentences; fragments answer nothing
+                seen.add(key)
+                out.append(_Candidate(hit, hit.start + s, hit.start + e, hit.text[s:e]))
+        return out
+
+    def _score(self, question: str, query_vector: np.ndarray, candidates: list[_Candidate], hits: list[Hit]
+               ) -> None:
+        if not candidates:
+            return
+        sentence_vectors = self.searcher.embedder.encode([c.text for c in candidates])
+        semantic = sentence_vectors @ query_vector
+        wanted = set(terms(question))
+        best_passage = hits[0].score
+        for cand, sem in zip(candidates, semantic, strict=True):
+            have = set(terms(cand.text)) | set(terms(cand.hit.title or ""))
+            lexical = len(wanted & have) / len(wanted) if wanted else 0.0
+            passage = cand.hit.score / best_passage if best_passage > 0 else 0.0
+            cand.semantic = float(sem)
+            cand.score = (0.45 * float(sem) + 0.25 * lexical + 0.15 * passage
+                          + 0.15 * answer_type_match(question, cand.text))
+
+    def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
+        ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
+        chosen: list[_Candidate] = []
+        used = 0
+        for cand in ranked:
+            if len(chosen) >= self.max_sentences:
+                break
+            if chosen and cand.score < 0.9 * chosen[0].score:
+                break
+            if used + len(cand.text) > self.max_chars and chosen:
+                continue
+            if any(c.text == cand.text for c in chosen):
+                continue  # the same sentence in a re-published copy
+            chosen.append(cand)
+            used += len(cand.text) + 5
+        if chosen and len(chosen[0].text) > self.max_chars:
+            chosen = chosen[:1]  # one long sentence is still quoted whole: a cut quote would misquote
+        return chosen
+
+    def _abstain(self, question: str, hits: list[Hit]) -> Answer:
+        nearest, seen = [], set()
+        for hit in hits:
+            if hit.article_id not in seen:
+                seen.add(hit.article_id)
+                nearest.append({"article_id": hit.article_id, "title": hit.title, "date": hit.date,
+                                "source": hit.source, "url": hit.url, "score": round(hit.score, 4)})
+        return Answer(question, NO_ANSWER, [], abstained=True, nearest=nearest[:3])

@@ -1,0 +1,72 @@
+"""Wiring of the pipeline for a given Settings: ingest into an index, and open it for questions."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from corpus.chunk import Chunker
+from corpus.load import load_articles
+from index.embed import Embedder, SentenceTransformerEmbedder, model_name
+from index.reader import IndexReader
+from index.update import UpdateReport, Writer
+from qa.answer import Answerer
+from qa.search import Searcher
+from qa.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@cache
+def _load_embedder(spec: str) -> Embedder:
+    return SentenceTransformerEmbedder(spec)
+
+
+def embedder_factory(settings: Settings) -> Callable[[], Embedder]:
+    """Loads the model on first use only (a no-op re-ingest never pays for it); one instance per model."""
+    return lambda: _load_embedder(settings.model)
+
+
+def writer(settings: Settings, *, progress: bool = False, for_rebuild: bool = False,
+           get_embedder: Callable[[], Embedder] | None = None) -> Writer:
+    chunker = Chunker(settings.chunk_tokens, settings.chunk_overlap)
+    return Writer(settings.index_dir, model_name(settings.model), chunker,
+                  get_embedder or embedder_factory(settings), progress=progress,
+                  batch_size=settings.batch_size, for_rebuild=for_rebuild)
+
+
+def ingest(settings: Settings, paths: Sequence[str | os.PathLike[str]], *, progress: bool = False,
+           replace_all: bool = False, get_embedder: Callable[[], Embedder] | None = None) -> UpdateReport:
+    """Read, clean, chunk and index everything under paths; bad records are reported, not fatal."""
+    import time
+
+    started = time.perf_counter()
+    loaded = load_articles(paths)
+    read_seconds = time.perf_counter() - started
+    log.info("read %d articles, %d skipped inputs, in %.1fs", len(loaded.articles), len(loaded.skipped),
+             read_seconds)
+    with writer(settings, progress=progress, get_embedder=get_embedder) as w:
+        report = w.ingest(loaded.articles, loaded.skipped, [str(p) for p in paths], replace_all=replace_all)
+    report.seconds = {"read_clean": read_seconds, **report.seconds}
+    return report
+
+
+@dataclass
+class Engine:
+    """An opened index with its model: what answers questions."""
+
+    settings: Settings
+    reader: IndexReader
+    searcher: Searcher
+    answerer: Answerer
+
+    @classmethod
+    def open(cls, settings: Settings, get_embedder: Callable[[], Embedder] | None = None) -> Engine:
+        reader = IndexReader(settings.index_dir)
+        reader.manifest.check_model(model_name(settings.model), str(settings.index_dir))
+        embedder = (get_embedder or embedder_factory(settings))()
+        searcher = Searcher(reader, embedder)
+        return cls(settings, reader, searcher, Answerer(searcher, max_chars=settings.max_answer_chars))

@@ -1,0 +1,66 @@
+"""All configuration, read from NEWSQA_* environment variables in one place."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from index.embed import DEFAULT_MODEL
+
+
+def default_index_dir(environ: Mapping[str, str]) -> Path:
+    base = environ.get("XDG_DATA_HOME") or str(Path(environ.get("HOME", "~")).expanduser() / ".local" / "share")
+    return Path(base) / "newsqa" / "index"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Frozen settings; built by Settings.from_env in main() / create_app() and passed down as values."""
+
+    index_dir: Path
+    model: str = DEFAULT_MODEL
+    chunk_tokens: int = 200
+    chunk_overlap: int = 40
+    batch_size: int = 64
+    top_k: int = 5
+    max_answer_chars: int = 400
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    api_key: str | None = None
+
+    ENV = {
+        "index_dir": "NEWSQA_INDEX", "model": "NEWSQA_MODEL", "chunk_tokens": "NEWSQA_CHUNK_TOKENS",
+        "chunk_overlap": "NEWSQA_CHUNK_OVERLAP", "batch_size": "NEWSQA_BATCH_SIZE", "top_k": "NEWSQA_TOP_K",
+        "max_answer_chars": "NEWSQA_MAX_ANSWER_CHARS", "host": "NEWSQA_HOST", "port": "NEWSQA_PORT",
+        "log_level": "NEWSQA_LOG_LEVEL", "api_key": "NEWSQA_API_KEY",
+    }
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from the environment; explicit overrides (CLI flags) win when not None."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {"index_dir": default_index_dir(environ)}
+        types = {f.name: f.type for f in fields(cls)}
+        for name, var in cls.ENV.items():
+            raw = environ.get(var)
+            if raw is None or raw == "":
+                continue
+            if "int" in str(types[name]):
+                try:
+                    values[name] = int(raw)
+                except ValueError:
+                    raise ValueError(f"{var} must be a whole number, got {raw!r}") from None
+            elif name == "index_dir":
+                values[name] = Path(raw).expanduser()
+            else:
+                values[name] = raw
+        settings = cls(**values)
+        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+    def table(self) -> list[tuple[str, str, str]]:
+        """(variable, current value, field) rows, for --help texts and the README."""
+        return [(var, str(getattr(self, name)), name) for name, var in self.ENV.items()]

@@ -1,0 +1,63 @@
+"""Word-level helpers shared by sentence scoring: terms, stopwords, answer types."""
+
+from __future__ import annotations
+
+import re
+
+STOPWORDS = frozenset("""
+a an the and or but if of at by for with about against between into through during before after above below
+to from up down in out on off over under again further then once here there when where why how all any both
+each few more most other some such no nor not only own same so than too very s t can will just don should now
+is are was were be been being have has had having do does did doing i me my we our you your he him his she her
+it its they them their what which who whom this that these those am would could also said says say tell told
+recently latest new news week year month day today last ago did does according many much
+""".split())
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
+_SUFFIXES = ("ing", "ed", "es", "s")
+
+
+def stem(word: str) -> str:
+    word = word.lower().strip("'-")
+    if word.endswith("'s"):
+        word = word[:-2]
+    for suffix in _SUFFIXES:
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def terms(text: str) -> list[str]:
+    """Content-word stems of text, in order."""
+    return [stem(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS and len(w) > 1]
+
+
+def names(text: str) -> set[str]:
+    """Capitalised words not at a sentence start: a cheap stand-in for named entities."""
+    out = set()
+    for match in re.finditer(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zA-Z'\-]{1,})", text):
+        out.add(match.group(1).lower())
+    return out
+
+
+_WHO = re.compile(r"^\s*(who|whom|whose)\b", re.IGNORECASE)
+_WHEN = re.compile(r"^\s*(when|what (day|date|month|year|time))\b", re.IGNORECASE)
+_HOW_MUCH = re.compile(r"\bhow (much|many|long|far|big|large|high|old)\b|\bwhat (percent|percentage|amount|"
+                       r"number|share|rate|price|sum)\b", re.IGNORECASE)
+_WHERE = re.compile(r"^\s*where\b|\bwhich (city|town|country|place|region|port|state)\b", re.IGNORECASE)
+_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|"
+                     r"billion|dozen)\b", re.IGNORECASE)
+_DATE = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|"
+                   r"December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|\d{4}|yesterday|"
+                   r"today|tomorrow|last (week|month|year))\b", re.IGNORECASE)
+
+
+def answer_type_match(question: str, sentence: str) -> float:
+    """1.0 when the sentence holds the kind of thing the question asks for, 0.0 when it clearly does not."""
+    if _HOW_MUCH.search(question):
+        return 1.0 if _NUMBER.search(sentence) else 0.0
+    if _WHEN.search(question):
+        return 1.0 if _DATE.search(sentence) else 0.0
+    if _WHO.search(question) or _WHERE.search(question):
+        new_names = names(" " + sentence) - {t for t in terms(question)} - names(" " + question)
+        return 1.0 if new_names else 0.3
+    return 0.5
