@@ -32,20 +32,24 @@ def terms(text: str) -> list[str]:
 
 
 def names(text: str) -> set[str]:
-    """Capitalised words not at a sentence start: a cheap stand-in for named entities."""
+    """Lower-cased capitalised words that do not start a sentence: a cheap stand-in for named entities."""
     out = set()
-    for match in re.finditer(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zA-Z'\-]{1,})", text):
-        out.add(match.group(1).lower())
+    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+        for word in _WORD.findall(sentence)[1:]:
+            if word[0].isupper():
+                out.add(re.sub(r"['’]s$", "", word).lower())
     return out
 
 
-_WHO = re.compile(r"^\s*(who|whom|whose)\b", re.IGNORECASE)
+_WHO = re.compile(r"^\s*(?:\w+\s+)?(who|whom|whose|which \w+|what(?:'s| is| was)? the name)\b", re.IGNORECASE)
 _WHEN = re.compile(r"^\s*(when|what (day|date|month|year|time))\b", re.IGNORECASE)
 _HOW_MUCH = re.compile(r"\bhow (much|many|long|far|big|large|high|old)\b|\bwhat (percent|percentage|amount|"
                        r"number|share|rate|price|sum)\b", re.IGNORECASE)
 _WHERE = re.compile(r"^\s*where\b|\bwhich (city|town|country|place|region|port|state)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|"
                      r"billion|dozen)\b", re.IGNORECASE)
+_NUMBER_TOKEN = re.compile(r"\d[\d,.\-]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|hundred|"
+                           r"thousand|million|billion|dozen)\b", re.IGNORECASE)
 _DATE = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|"
                    r"December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|\d{4}|yesterday|"
                    r"today|tomorrow|last (week|month|year))\b", re.IGNORECASE)
@@ -54,10 +58,12 @@ _DATE = re.compile(r"\b(January|February|March|April|May|June|July|August|Septem
 def answer_type_match(question: str, sentence: str) -> float:
     """1.0 when the sentence holds the kind of thing the question asks for, 0.0 when it clearly does not."""
     if _HOW_MUCH.search(question):
-        return 1.0 if _NUMBER.search(sentence) else 0.0
+        asked = set(_NUMBER_TOKEN.findall(question))
+        return 1.0 if set(_NUMBER_TOKEN.findall(sentence)) - asked else 0.0
     if _WHEN.search(question):
         return 1.0 if _DATE.search(sentence) else 0.0
     if _WHO.search(question) or _WHERE.search(question):
         new_names = names(" " + sentence) - {t for t in terms(question)} - names(" " + question)
         return 1.0 if new_names else 0.3
     return 0.5
+
