@@ -233,8 +233,9 @@ def _read_html(text: str, name: str, relative: str) -> Iterator[RawRecord | Skip
     import trafilatura  # heavy import, only when HTML is met
 
     try:
-        document = trafilatura.bare_extraction(text, with_metadata=True, include_comments=False,
-                                               include_tables=False, as_dict=True)
+        extracted = trafilatura.bare_extraction(text, with_metadata=True, include_comments=False,
+                                                include_tables=False)
+        document = extracted.as_dict() if extracted is not None else None
     except Exception as exc:  # noqa: BLE001 - a library failure on one page must not stop the ingest
         yield Skipped(name, f"HTML extraction failed: {type(exc).__name__}: {exc}")
         return

@@ -21,6 +21,9 @@ NO_ANSWER = "The archive does not say."
 MIN_PASSAGE_SCORE = 0.25  # cosine of the best passage; below it nothing retrieved is about the question
 MIN_SENTENCE_SCORE = 0.35
 RUNNER_UP_RATIO = 0.85  # further sentences must score this close to the best one
+# Capitalised but not names: a question saying "in December" is still about what the archive knows.
+CALENDAR_WORDS = frozenset("january february march april may june july august september october november "
+                           "december monday tuesday wednesday thursday friday saturday sunday".split())
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,7 @@ class Answerer:
         """Names in the question that no retrieved passage mentions: the archive is about something else
         ("Mars rover" when it only knows a solar observatory), so quoting the nearest passage would mislead."""
         seen = " ".join(f"{h.title or ''} {h.text}" for h in hits).lower()
-        return [n for n in names(question) if n not in seen]
+        return [n for n in names(question) - CALENDAR_WORDS if n not in seen]
 
     def _candidates(self, hits: list[Hit]) -> list[_Candidate]:
         seen: set[tuple[str, int]] = set()

@@ -1,0 +1,137 @@
+"""Incremental updates on a real SQLite store and FAISS index, with a fake embedder to keep them fast."""
+
+import dataclasses
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpus.article import Article
+from corpus.chunk import Chunker
+from index import store
+from index.manifest import IndexCorrupt, ModelMismatch
+from index.reader import IndexReader
+from index.update import Writer
+from tests.conftest import FakeEmbedder
+
+TEXT = "The harbour board approved the crane contract on {day}. Workers said the cranes were {n} years old."
+
+
+def _articles(n: int, day: str = "Monday") -> list[Article]:
+    return [Article(id=f"a{i}", text=TEXT.format(day=day, n=i) + f" Article {i} ends here.", title=f"Story {i}",
+                    date="2024-02-01", origin=f"test:{i}") for i in range(n)]
+
+
+def _writer(path: Path, embedder: FakeEmbedder, model: str = FakeEmbedder.name) -> Writer:
+    return Writer(path, model, Chunker(), lambda: embedder)
+
+
+def _state(path: Path) -> tuple[dict[str, str], int, int]:
+    reader = IndexReader(path)
+    conn = reader.conn
+    return store.article_hashes(conn), reader.manifest.chunks, reader._vectors.ntotal
+
+
+def test_add_change_remove_and_reingest_nothing(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    path = tmp_path / "index"
+    with _writer(path, fake_embedder) as w:
+        report = w.ingest(_articles(5))
+    assert (len(report.new), report.embedded) == (5, 5)
+    hashes, chunks, vectors = _state(path)
+    assert len(hashes) == 5 and chunks == vectors == 5
+
+    texts_before = fake_embedder.texts
+    with _writer(path, fake_embedder) as w:
+        report = w.ingest(_articles(5))
+    assert (report.unchanged, report.embedded, fake_embedder.texts) == (5, 0, texts_before)
+    assert report.generation == 1  # nothing committed
+
+    changed = _articles(5)
+    changed[2] = dataclasses.replace(changed[2], text=changed[2].text + " A correction followed on Friday.")
+    with _writer(path, fake_embedder) as w:
+        report = w.ingest(changed + [Article(id="new", text="A brand new story about ferries.", origin="x")])
+    assert (report.updated, report.new, report.unchanged, report.embedded) == (["a2"], ["new"], 4, 2)
+    hashes, chunks, vectors = _state(path)
+    assert len(hashes) == 6 and chunks == vectors == 6
+    reader = IndexReader(path)
+    assert "correction" in reader.article("a2")["text"]
+
+    with _writer(path, fake_embedder) as w:
+        report = w.remove(["a0", "missing"])
+    assert (report.removed, report.not_found) == (["a0"], ["missing"])
+    hashes, chunks, vectors = _state(path)
+    assert "a0" not in hashes and chunks == vectors == 5
+
+
+def test_search_finds_the_right_chunk_and_reader_follows_updates(tmp_path: Path, fake_embedder: FakeEmbedder
+                                                                  ) -> None:
+    path = tmp_path / "index"
+    with _writer(path, fake_embedder) as w:
+        w.ingest(_articles(3))
+    reader = IndexReader(path)
+    assert reader.manifest.generation == 1
+    with _writer(path, fake_embedder) as w:
+        w.ingest([Article(id="ferry", text="Ferries to the Tallow Islands resumed after the storm.")])
+    assert reader.refresh() and reader.manifest.generation == 2
+    query = fake_embedder.encode(["ferries Tallow Islands storm"])[0]
+    [(best_id, score), *_] = reader.search(query, 3)
+    assert reader.chunks([best_id])[best_id]["article_id"] == "ferry" and score > 0.5
+
+
+def test_duplicate_ids_in_one_input(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    one, two = _articles(2)
+    other = dataclasses.replace(one, text="Completely different text about trams.", origin="test:later")
+    with _writer(tmp_path / "index", fake_embedder) as w:
+        report = w.ingest([one, one, two, other])
+    assert report.duplicates == 1 and len(report.skipped) == 1 and report.records == 4
+    assert "superseded" in report.skipped[0].reason and report.skipped[0].where == "test:0"
+    assert "trams" in IndexReader(tmp_path / "index").article("a0")["text"]
+
+
+def test_model_mismatch_is_a_clear_error(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    path = tmp_path / "index"
+    with _writer(path, fake_embedder) as w:
+        w.ingest(_articles(1))
+    with pytest.raises(ModelMismatch, match="newsqa rebuild"):
+        with _writer(path, fake_embedder, model="another-model"):
+            pass
+
+
+def test_lost_vector_file_is_restored_from_stored_vectors(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    path = tmp_path / "index"
+    with _writer(path, fake_embedder) as w:
+        w.ingest(_articles(3))
+    (path / "vectors-1.faiss").write_bytes(b"garbage")
+    with pytest.raises(IndexCorrupt, match="newsqa rebuild"):
+        IndexReader(path)
+    calls = fake_embedder.calls
+    with _writer(path, fake_embedder) as w:
+        w.ingest(_articles(4))  # one new article; the other vectors come from the store, not the model
+    assert fake_embedder.calls == calls + 1
+    _, chunks, vectors = _state(path)
+    assert chunks == vectors == 4
+
+
+def test_rebuild_re_embeds_everything_with_new_settings(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    path = tmp_path / "index"
+    with _writer(path, fake_embedder) as w:
+        w.ingest(_articles(3))
+    with Writer(path, "fake-2", Chunker(max_tokens=10, overlap_tokens=0), lambda: fake_embedder,
+                for_rebuild=True) as w:
+        report = w.rebuild()
+    assert len(report.updated) == 3
+    reader = IndexReader(path)
+    assert reader.manifest.model == "fake-2" and reader.manifest.chunk_tokens == 10
+    assert reader.manifest.chunks == reader._vectors.ntotal > 3
+
+
+def test_identical_chunk_texts_are_embedded_once(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    same = [Article(id=f"copy{i}", text="A wire story printed by many papers.", title="Wire") for i in range(4)]
+    with _writer(tmp_path / "index", fake_embedder) as w:
+        report = w.ingest(same)
+    assert (report.embedded, report.reused, report.chunks_added) == (1, 3, 4)
+    conn = sqlite3.connect(tmp_path / "index" / store.DB_NAME)
+    assert conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 1
+    ids, vectors = store.all_chunk_vectors(conn, FakeEmbedder.dim)
+    assert len(ids) == 4 and np.allclose(vectors[0], vectors[3])

@@ -1,0 +1,92 @@
+"""The HTTP API: in-process with TestClient, and a real uvicorn server over a loopback socket."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+import server
+from qa.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def client(demo_settings: Settings):  # type: ignore[no-untyped-def]
+    with TestClient(server.create_app(demo_settings)) as test_client:
+        yield test_client
+
+
+def test_ask_and_search(client: TestClient) -> None:
+    response = client.post("/api/ask", json={"question": "How much will Lumora's Halo home hub cost?", "k": 5})
+    assert response.status_code == 200
+    body = response.json()
+    assert "249 crowns" in body["answer"] and body["citations"][0]["quote"] in body["answer"]
+    article = client.get(f"/api/articles/{body['citations'][0]['article_id']}").json()
+    c = body["citations"][0]
+    assert article["text"][c["start"]:c["end"]] == c["quote"]
+
+    response = client.post("/api/search", json={"query": "port strike Saltmere", "k": 3})
+    assert response.status_code == 200 and len(response.json()["results"]) == 3
+
+
+def test_errors_are_json_with_detail(client: TestClient) -> None:
+    assert client.get("/api/articles/nope").json() == {"detail": "no article with id 'nope'"}
+    assert client.get("/api/articles/nope").status_code == 404
+    response = client.post("/api/ask", json={"question": "", "k": 5})
+    assert response.status_code == 422 and "detail" in response.json()
+    assert client.post("/api/ask", json={"question": "x" * 2001}).status_code == 422
+    assert client.post("/api/search", json={"query": "x", "k": 0}).status_code == 422
+    assert client.get("/openapi.json").json()["paths"]["/api/ask"]
+
+
+def test_missing_index_gives_503_with_how_to_fix(tmp_path: Path) -> None:
+    settings = Settings.from_env({}, index_dir=tmp_path / "none")
+    with TestClient(server.create_app(settings)) as test_client:
+        response = test_client.post("/api/ask", json={"question": "anything?"})
+        assert response.status_code == 503 and "newsqa ingest" in response.json()["detail"]
+        assert test_client.get("/api/health").json()["status"] == "no-index"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_real_server_answers_over_http(demo_settings: Settings) -> None:
+    port = _free_port()
+    env = {**os.environ, "NEWSQA_INDEX": str(demo_settings.index_dir), "NEWSQA_PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "-q"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as r:
+                    if json.load(r)["status"] == "ok":
+                        break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            assert proc.poll() is None and time.time() < deadline, "server did not start"
+            time.sleep(0.3)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/ask", method="POST", headers={"Content-Type": "application/json"},
+            data=json.dumps({"question": "How much will Lumora's Halo home hub cost?"}).encode())
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = json.load(response)
+        assert "249 crowns" in body["answer"] and body["citations"]
+    finally:
+        proc.terminate()
+        proc.wait(10)
