@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -15,17 +16,30 @@ from pydantic import BaseModel, Field
 from index.embed import ModelUnavailable
 from index.manifest import IndexCorrupt, IndexNotFound, ModelMismatch
 from qa.engine import Engine
+from qa.search import Query
 from qa.settings import Settings
 
 log = logging.getLogger("newsqa.server")
 
 
-class AskRequest(BaseModel):
+class Filters(BaseModel):
+    as_of: dt.date | None = Field(default=None, description="Answer as of this date: later articles do not exist")
+    since: dt.date | None = Field(default=None, description="Only articles dated on or after this date")
+    until: dt.date | None = Field(default=None, description="Only articles dated on or before this date")
+    source: str | None = Field(default=None, max_length=200, description="Only articles from this source")
+    actor: str | None = Field(default=None, max_length=200, description="Only articles naming this actor")
+
+    def to_query(self, text: str, k: int) -> Query:
+        return Query(text, k=k, as_of=self.as_of, since=self.since, until=self.until, source=self.source,
+                     actor=self.actor)
+
+
+class AskRequest(Filters):
     question: str = Field(min_length=1, max_length=2000, description="The question, in plain words")
     k: int = Field(default=5, ge=1, le=50, description="Passages to read")
 
 
-class SearchRequest(BaseModel):
+class SearchRequest(Filters):
     query: str = Field(min_length=1, max_length=2000)
     k: int = Field(default=10, ge=1, le=100)
 
@@ -50,6 +64,8 @@ class AnswerOut(BaseModel):
     citations: list[CitationOut]
     abstained: bool = Field(description="True when the archive holds no answer")
     nearest: list[dict[str, Any]] = Field(description="When abstaining: the closest articles")
+    actors: list[dict[str, Any]] = Field(description="Main actors (people, organisations, places) of the cited "
+                                                     "articles")
 
 
 class HitOut(BaseModel):
@@ -63,6 +79,9 @@ class HitOut(BaseModel):
     start: int
     end: int
     score: float
+    dense_score: float
+    bm25_score: float
+    duplicates: list[str] = Field(description="Other articles carrying the same passage (re-published copies)")
 
 
 class SearchOut(BaseModel):
@@ -127,11 +146,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/api/ask", response_model=AnswerOut, summary="Answer a question with citations")
     def ask(body: AskRequest, engine: EngineDep) -> dict[str, Any]:
-        return engine.answerer.answer(body.question, k=body.k).to_dict()
+        return engine.answerer.answer(body.to_query(body.question, body.k)).to_dict()
 
     @app.post("/api/search", response_model=SearchOut, summary="Ranked passages for a query")
     def search(body: SearchRequest, engine: EngineDep) -> dict[str, Any]:
-        hits = engine.searcher.search(body.query, k=body.k)
+        hits = engine.searcher.search(body.to_query(body.query, body.k))
         return {"query": body.query, "results": [h.to_dict() for h in hits]}
 
     @app.get("/api/articles/{article_id}", response_model=ArticleOut, summary="A stored article")

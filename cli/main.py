@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from index.embed import ModelUnavailable
@@ -25,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                        "~/.local/share/newsqa/index)")
     common.add_argument("--model", help="embedding model: sentence-transformers name or local path "
                                         "(env NEWSQA_MODEL; default the packaged all-MiniLM-L6-v2)")
+    common.add_argument("--demo", action="store_true",
+                        help="use the bundled demo archive: its own index (default ~/.local/share/newsqa/demo-index"
+                             " unless --index/NEWSQA_INDEX is set), built on first use")
     common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     common.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only, no progress bar")
 
@@ -47,12 +54,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="make the index hold exactly these inputs: articles not in them are removed")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    p = sub.add_parser("ask", parents=[common], help="answer a question with cited sources")
+    filters = argparse.ArgumentParser(add_help=False)
+    group = filters.add_argument_group("filters")
+    group.add_argument("--as-of", type=_date, metavar="DATE",
+                       help="answer as of this date: later articles do not exist; recent ones are preferred")
+    group.add_argument("--since", type=_date, metavar="DATE", help="only articles dated on or after DATE")
+    group.add_argument("--until", type=_date, metavar="DATE", help="only articles dated on or before DATE")
+    group.add_argument("--source", help="only articles from this source (e.g. cnn.com)")
+    group.add_argument("--actor", help="only articles naming this person/organisation/place (aliases match)")
+
+    p = sub.add_parser("ask", parents=[common, filters], help="answer a question with cited sources")
     p.add_argument("question")
     p.add_argument("--k", type=int, default=None, help="passages to read (default NEWSQA_TOP_K, 5)")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
 
-    p = sub.add_parser("search", parents=[common], help="ranked passages for a query")
+    p = sub.add_parser("search", parents=[common, filters], help="ranked passages for a query")
     p.add_argument("query")
     p.add_argument("--k", type=int, default=10, help="number of passages (default 10)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -72,11 +88,24 @@ def build_parser() -> argparse.ArgumentParser:
                        help="re-chunk and re-embed every stored article (after a model or chunk size change)")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("eval", parents=[common], help="retrieval and answer metrics on RealTime QA-style data",
+                       description="Build (or reuse) an index of --corpus, then report Hits@1/4/10 and MRR@10 for "
+                                   "BM25, dense, BM25+time and the full system, and answer coverage / wrong-choice "
+                                   "rate, all in one run.")
+    p.add_argument("--corpus", required=True, help="articles (any ingest format), e.g. realtimeqa/corpus.jsonl")
+    p.add_argument("--questions", required=True, help="questions JSONL (id, question, date, choices, answer, "
+                                                      "gold_ids)")
+    p.add_argument("--as-of-question-date", action="store_true",
+                   help="answer each question as of its date (articles published later are excluded)")
+    p.add_argument("--systems", default=",".join(["bm25", "dense", "bm25+time", "full"]),
+                   help="comma-separated subset of: bm25, dense, bm25+time, full")
+    p.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    p.add_argument("--json", type=str, metavar="OUT", help="also write the metrics as JSON to OUT")
+    p.add_argument("--examples", type=str, metavar="OUT", help="write every answer of the full system to OUT")
+
     p = sub.add_parser("serve", parents=[common], help="start the HTTP service (JSON API)")
     p.add_argument("--host", help="bind address (env NEWSQA_HOST; default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (env NEWSQA_PORT; default 8000)")
-    p.add_argument("--demo", action="store_true",
-                   help="if the index is empty, build it from the bundled demo archive first")
     return parser
 
 
@@ -90,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("sentence_transformers", "faiss.loader", "httpx"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     try:
+        if args.demo:
+            settings = _demo_settings(args, settings)
         return COMMANDS[args.command](args, settings)
     except (IndexNotFound, ModelMismatch, IndexCorrupt, ModelUnavailable) as exc:
         print(f"newsqa: {exc}", file=sys.stderr)
@@ -97,6 +128,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("newsqa: interrupted; the index is unchanged by the unfinished update", file=sys.stderr)
         return 130
+
+
+def _demo_settings(args: argparse.Namespace, settings: Settings) -> Settings:
+    """The demo archive gets an index of its own, so it never mixes with an operator's archive."""
+    from corpus.demo import demo_dir
+    from index import store
+    from qa.engine import ingest
+
+    if args.index is None and not os.environ.get("NEWSQA_INDEX"):
+        settings = replace(settings, index_dir=settings.index_dir.parent / "demo-index")
+    db = settings.index_dir / store.DB_NAME
+    if not db.exists() or store.read_manifest(store.connect(settings.index_dir)) is None:
+        print(f"newsqa: building the demo index at {settings.index_dir} (first run only, about a minute)",
+              file=sys.stderr)
+        report = ingest(settings, [demo_dir()], progress=not args.quiet)
+        print(f"newsqa: demo archive indexed: {len(report.new)} articles, {report.chunks_added} chunks",
+              file=sys.stderr)
+    return settings
+
+
+def _date(text: str) -> dt.date:
+    from corpus.dates import parse_date
+
+    parsed = parse_date(text)
+    if parsed is None:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)")
+    return dt.date.fromisoformat(parsed)
+
+
+def _query(args: argparse.Namespace, text: str, k: int) -> Any:
+    from qa.search import Query
+
+    return Query(text, k=k, as_of=args.as_of, since=args.since, until=args.until, source=args.source,
+                 actor=args.actor)
 
 
 def _print_json(data: Any) -> None:
@@ -124,7 +189,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from qa.engine import Engine
 
     engine = Engine.open(settings)
-    answer = engine.answerer.answer(args.question, k=args.k or settings.top_k)
+    answer = engine.answerer.answer(_query(args, args.question, args.k or settings.top_k))
     if args.json:
         _print_json(answer.to_dict())
         return EXIT_OK
@@ -148,7 +213,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from qa.engine import Engine
 
     engine = Engine.open(settings)
-    hits = engine.searcher.search(args.query, k=args.k)
+    hits = engine.searcher.search(_query(args, args.query, args.k))
     if args.json:
         _print_json({"query": args.query, "results": [h.to_dict() for h in hits]})
         return EXIT_OK
@@ -223,26 +288,67 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from corpus.demo import demo_dir
-    from index import store
-    from qa.engine import ingest
-
-    db = settings.index_dir / store.DB_NAME
-    if args.demo and (not db.exists() or store.read_manifest(store.connect(settings.index_dir)) is None):
-        logging.getLogger("newsqa").info("building the demo index at %s (first run only)", settings.index_dir)
-        report = ingest(settings, [demo_dir()], progress=not args.quiet)
-        print(f"demo archive indexed: {len(report.new)} articles, {report.chunks_added} chunks", file=sys.stderr)
     import uvicorn
 
     import server
 
+    print(f"newsqa: serving {settings.index_dir} on http://{settings.host}:{settings.port} "
+          f"(API docs at /docs)", file=sys.stderr)
     uvicorn.run(server.create_app(settings), host=settings.host, port=settings.port,
-                log_level=settings.log_level.lower())
+                log_level="warning" if args.quiet else settings.log_level.lower())
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    import hashlib
+
+    from tqdm import tqdm
+
+    from qa.engine import Engine, ingest
+    from qa.evaluate import SYSTEMS, evaluate, format_table, load_questions
+
+    corpus, questions_path = Path(args.corpus), Path(args.questions)
+    for path in (corpus, questions_path):
+        if not path.exists():
+            print(f"newsqa eval: {path} not found (the RealTime QA data lives in ../shared/data/realtimeqa beside "
+                  "the repository in CI; a plain clone does not have it)", file=sys.stderr)
+            return EXIT_USAGE
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    unknown = [s for s in systems if s not in SYSTEMS]
+    if unknown:
+        print(f"newsqa eval: unknown systems {unknown}; choose from {list(SYSTEMS)}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.index is None and not os.environ.get("NEWSQA_INDEX"):
+        digest = hashlib.sha1(f"{corpus.resolve()}:{corpus.stat().st_size}".encode()).hexdigest()[:8]
+        settings = replace(settings, index_dir=settings.index_dir.parent / "eval" / f"{corpus.stem}-{digest}")
+    print(f"newsqa eval: index {settings.index_dir} (built on first use, reused after)", file=sys.stderr)
+    report = ingest(settings, [corpus], progress=not args.quiet)
+    if report.embedded:
+        print(f"newsqa eval: indexed {len(report.new) + len(report.updated)} articles", file=sys.stderr)
+    engine = Engine.open(settings)
+    questions = load_questions(questions_path)[: args.limit or None]
+    steps = sum(len([q for q in questions if q.get("gold_ids")]) for _ in systems) + len(questions)
+    examples: list[dict[str, Any]] = []
+    with tqdm(total=steps, desc="evaluating", disable=args.quiet, unit="q") as bar:
+        result = evaluate(engine.searcher, engine.answerer, questions, systems=systems,
+                          as_of_question_date=args.as_of_question_date, progress=lambda: bar.update(1),
+                          examples=examples)
+    result.update({"corpus": str(corpus), "questions_file": str(questions_path),
+                   "articles": engine.reader.manifest.articles, "chunks": engine.reader.manifest.chunks,
+                   "model": engine.reader.manifest.model,
+                   "date": dt.date.today().isoformat()})
+    print(format_table(result))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    if args.examples:
+        Path(args.examples).write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples))
     return EXIT_OK
 
 
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "search": cmd_search, "show": cmd_show, "stats": cmd_stats,
-            "remove": cmd_remove, "rebuild": cmd_rebuild, "serve": cmd_serve}
+            "remove": cmd_remove, "rebuild": cmd_rebuild, "serve": cmd_serve,
+            "eval": cmd_eval}
 
 
 if __name__ == "__main__":

@@ -49,8 +49,15 @@ def line_key(line: str) -> str:
     return re.sub(r"[^\w]+", " ", line.lower()).strip()
 
 
+# "Avg. graduation rate: 93%", "• No. of strikers: 3,000", "June 18: evacuation orders lifted": list items and
+# timelines carry facts without a final period. A label glued to a headline ("More:How ...") is a promo.
+_DATA_LINE = re.compile(r"^(?:[•·*\-–]\s*)?[^:]{1,80}:\s+\S.*$|^[•·*–]\s*\S.*\d")
+
+
 def is_sentence_like(line: str) -> bool:
-    return line.endswith(_TERMINAL) or len(line.split()) > MAX_NON_SENTENCE_WORDS
+    if line.endswith(_TERMINAL) or len(line.split()) > MAX_NON_SENTENCE_WORDS:
+        return True
+    return bool(_DATA_LINE.match(line)) and any(ch.isdigit() for ch in line)
 
 
 def is_junk_line(line: str, *, title: str | None = None, boilerplate: frozenset[str] = frozenset()) -> bool:

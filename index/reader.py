@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sqlite3
 import threading
@@ -10,8 +11,63 @@ from typing import Any
 
 import numpy as np
 
-from index import store, vectors
+from corpus.entities import Entity
+from index import lexical, store, vectors
 from index.manifest import IndexCorrupt, IndexNotFound, Manifest
+
+EPOCH = dt.date(1970, 1, 1)
+UNDATED = -(10**6)  # day number of articles without a date: before every since, after no until
+
+
+class ChunkTable:
+    """Per-chunk article, day and source, in chunk-id order, so filters are numpy masks."""
+
+    def __init__(self, rows: list[tuple[int, str, str | None, str | None]]) -> None:
+        self.ids = np.array([r[0] for r in rows], dtype=np.int64)
+        self.article_names: list[str] = []
+        article_index: dict[str, int] = {}
+        self.article = np.array([article_index.setdefault(r[1], len(article_index)) for r in rows], dtype=np.int32)
+        self.article_names = list(article_index)
+        self.day = np.array([day_number(r[2]) for r in rows], dtype=np.int32)
+        source_index: dict[str | None, int] = {}
+        self.source = np.array([source_index.setdefault((r[3] or "").lower(), len(source_index)) for r in rows],
+                               dtype=np.int32)
+        self.source_names = list(source_index)
+
+    def mask(self, since: dt.date | None = None, until: dt.date | None = None, sources: list[str] | None = None,
+             articles: set[str] | None = None) -> np.ndarray | None:
+        """True where a chunk passes every filter; None when there are no filters."""
+        mask = np.ones(len(self.ids), dtype=bool)
+        filtered = False
+        if since is not None:
+            mask &= self.day >= (since - EPOCH).days
+            filtered = True
+        if until is not None:
+            mask &= (self.day <= (until - EPOCH).days) & (self.day != UNDATED)
+            filtered = True
+        if sources:
+            wanted = [i for i, name in enumerate(self.source_names) if any(_source_match(s, name) for s in sources)]
+            mask &= np.isin(self.source, wanted)
+            filtered = True
+        if articles is not None:
+            wanted = [i for i, name in enumerate(self.article_names) if name in articles]
+            mask &= np.isin(self.article, wanted)
+            filtered = True
+        return mask if filtered else None
+
+
+def _source_match(wanted: str, name: str) -> bool:
+    wanted = wanted.strip().lower()
+    return bool(wanted) and (name == wanted or name.endswith("." + wanted) or wanted in name)
+
+
+def day_number(date: str | None) -> int:
+    if not date:
+        return UNDATED
+    try:
+        return (dt.date.fromisoformat(date[:10]) - EPOCH).days
+    except ValueError:
+        return UNDATED
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +84,8 @@ class IndexReader:
         self._swap = threading.Lock()
         self.manifest: Manifest
         self._vectors: Any = None
+        self.lexical: lexical.Lexical
+        self.table: ChunkTable
         if not self.refresh():
             raise IndexNotFound(f"the index at {self.index_dir} is empty. Build it with: newsqa ingest PATH "
                                 f"--index {self.index_dir}")
@@ -58,19 +116,48 @@ class IndexReader:
                 raise IndexCorrupt(f"vector file has {index.ntotal} vectors of dimension {index.d}; the store "
                                    f"expects {manifest.chunks} of {manifest.dim}. Run: newsqa rebuild --index "
                                    f"{self.index_dir}")
-            self._vectors, self.manifest = index, manifest
+            try:
+                bm25 = lexical.load_lexical(self.index_dir, manifest.generation)
+            except (FileNotFoundError, OSError, ValueError):
+                log.warning("no BM25 index for generation %d; building it in memory", manifest.generation)
+                bm25 = lexical.Lexical.build(*store.chunk_texts(self.conn))
+            table = ChunkTable(store.chunk_table(self.conn))
+            if len(bm25.ids) != len(table.ids) or not np.array_equal(bm25.ids, table.ids):
+                raise IndexCorrupt(f"BM25 index and store disagree in {self.index_dir}. Run: newsqa rebuild "
+                                   f"--index {self.index_dir}")
+            self._vectors, self.manifest, self.lexical, self.table = index, manifest, bm25, table
             log.info("loaded index generation %d: %d articles, %d chunks", manifest.generation,
                      manifest.articles, manifest.chunks)
         return True
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """(chunk id, cosine) of the k nearest chunks."""
+    def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(chunk id, cosine) of the k nearest chunks; with a mask, among the chunks it allows."""
+        import faiss
+
         index = self._vectors
+        params = None
+        if mask is not None:
+            allowed = self.table.ids[mask]
+            if not len(allowed):
+                return []
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
         k = min(k, index.ntotal)
         if k <= 0:
             return []
-        scores, ids = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
+        scores, ids = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def cosine(self, query: np.ndarray, chunk_id: int) -> float:
+        try:
+            return float(self._vectors.reconstruct(int(chunk_id)) @ query)
+        except RuntimeError:
+            return 0.0
+
+    def entities(self, article_ids: list[str]) -> dict[str, list[Entity]]:
+        return store.entities_of(self.conn, article_ids)
+
+    def articles_mentioning(self, name: str) -> set[str]:
+        return store.articles_mentioning(self.conn, name)
 
     def chunks(self, chunk_ids: list[int]) -> dict[int, dict[str, Any]]:
         return store.chunk_rows(self.conn, chunk_ids)

@@ -17,6 +17,7 @@ import numpy as np
 
 from corpus.article import Article
 from corpus.chunk import Chunk
+from corpus.entities import Entity, name_matches, normalize_name
 from index.manifest import Manifest
 
 DB_NAME = "meta.sqlite"
@@ -33,6 +34,11 @@ CREATE TABLE IF NOT EXISTS chunks (
     ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, n_tokens INTEGER NOT NULL,
     embed_hash TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE TABLE IF NOT EXISTS entities (
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    name TEXT NOT NULL, norm TEXT NOT NULL, label TEXT NOT NULL, mentions INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS entities_article ON entities(article_id);
+CREATE INDEX IF NOT EXISTS entities_norm ON entities(norm);
 CREATE TABLE IF NOT EXISTS embeddings (hash TEXT PRIMARY KEY, vector BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
@@ -87,6 +93,7 @@ def delete_articles(conn: sqlite3.Connection, article_ids: Iterable[str]) -> Non
     for batch in _batches(list(article_ids)):
         marks = ",".join("?" * len(batch))
         conn.execute(f"DELETE FROM chunks WHERE article_id IN ({marks})", batch)
+        conn.execute(f"DELETE FROM entities WHERE article_id IN ({marks})", batch)
         conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", batch)
 
 
@@ -96,6 +103,45 @@ def insert_article(conn: sqlite3.Connection, article: Article) -> None:
         " updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
         (article.id, article.title, article.date, article.source, article.url, json.dumps(list(article.authors)),
          article.text, article.content_hash, article.origin, now()))
+
+
+def insert_entities(conn: sqlite3.Connection, article_id: str, entities: Iterable[Entity]) -> None:
+    conn.executemany("INSERT INTO entities(article_id, name, norm, label, mentions) VALUES (?,?,?,?,?)",
+                     [(article_id, e.name, e.key, e.label, e.mentions) for e in entities])
+
+
+def entities_of(conn: sqlite3.Connection, article_ids: Iterable[str]) -> dict[str, list[Entity]]:
+    out: dict[str, list[Entity]] = {}
+    for batch in _batches(list(set(article_ids))):
+        marks = ",".join("?" * len(batch))
+        for row in conn.execute(f"SELECT article_id, name, label, mentions FROM entities WHERE article_id IN "
+                                f"({marks}) ORDER BY mentions DESC, rowid", batch):
+            out.setdefault(row[0], []).append(Entity(row[1], row[2], row[3]))
+    return out
+
+
+def articles_mentioning(conn: sqlite3.Connection, name: str) -> set[str]:
+    """Articles with an entity matching name, aliases included ("Ablyazov" ~ "Mukhtar Ablyazov")."""
+    key = normalize_name(name)
+    if not key:
+        return set()
+    last = key.split()[-1]
+    rows = conn.execute("SELECT article_id, norm FROM entities WHERE norm = ? OR norm LIKE ? OR norm LIKE ?",
+                        (last, f"% {last}", f"%{last}%")).fetchall()
+    return {r[0] for r in rows if name_matches(name, r[1])}
+
+
+def chunk_texts(conn: sqlite3.Connection) -> tuple[np.ndarray, list[str]]:
+    """(chunk ids, title + text) of every chunk, the documents BM25 indexes."""
+    rows = conn.execute('SELECT c.id, a.title, substr(a.text, c.start + 1, c."end" - c.start) FROM chunks c '
+                        "JOIN articles a ON a.id = c.article_id ORDER BY c.id").fetchall()
+    return np.array([r[0] for r in rows], dtype=np.int64), [f"{r[1] or ''}\n{r[2]}" for r in rows]
+
+
+def chunk_table(conn: sqlite3.Connection) -> list[tuple[int, str, str | None, str | None]]:
+    """(chunk id, article id, date, source) of every chunk, for filters held in memory."""
+    return conn.execute("SELECT c.id, c.article_id, a.date, a.source FROM chunks c "
+                        "JOIN articles a ON a.id = c.article_id ORDER BY c.id").fetchall()
 
 
 def insert_chunk(conn: sqlite3.Connection, chunk: Chunk, embed_hash: str) -> int:

@@ -27,8 +27,9 @@ import numpy as np
 
 from corpus.article import Article
 from corpus.chunk import Chunk, Chunker, embedding_text
+from corpus.entities import extract_entities
 from corpus.readers import Skipped
-from index import store, vectors
+from index import lexical, store, vectors
 from index.embed import Embedder
 from index.manifest import Manifest
 
@@ -96,7 +97,8 @@ class Writer:
 
     def __init__(self, index_dir: Path, model: str, chunker: Chunker,
                  get_embedder: Callable[[], Embedder], *, progress: bool = False, batch_size: int = 256,
-                 for_rebuild: bool = False) -> None:
+                 for_rebuild: bool = False, with_entities: bool = True) -> None:
+        self.with_entities = with_entities  # spaCy NER at ingest (NEWSQA_ENTITIES)
         self.index_dir = Path(index_dir)
         self.for_rebuild = for_rebuild  # a rebuild may change the model and the chunker
         self.model = model
@@ -215,6 +217,9 @@ class Writer:
                 texts.setdefault(digest, text)
                 planned.append((chunk, digest))
         report.seconds["chunk"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        entities = extract_entities([(a.title, a.text) for a in todo]) if self.with_entities else [[]] * len(todo)
+        report.seconds["entities"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         self._embed_missing(texts, report)
         report.reused += len(planned) - report.embedded
@@ -228,8 +233,9 @@ class Writer:
             old_chunk_ids = store.chunk_ids_of(self.conn, remove_ids)
             report.chunks_removed = len(old_chunk_ids)
             store.delete_articles(self.conn, remove_ids)
-            for article in todo:
+            for article, found in zip(todo, entities, strict=True):
                 store.insert_article(self.conn, article)
+                store.insert_entities(self.conn, article.id, found)
             new_ids = np.array([store.insert_chunk(self.conn, c, h) for c, h in planned], dtype=np.int64)
             report.chunks_added = len(planned)
             if not fresh:
@@ -245,6 +251,10 @@ class Writer:
                                 generation=generation, articles=n_articles, chunks=n_chunks,
                                 updated_at=store.now())
             store.write_manifest(self.conn, manifest)
+            t3 = time.perf_counter()
+            bm25 = lexical.Lexical.build(*store.chunk_texts(self.conn))
+            lexical.save_lexical(bm25, self.index_dir, generation)  # before the commit, as the vectors
+            report.seconds["bm25"] = time.perf_counter() - t3
             vectors.save_vectors(vec_index, self.index_dir, generation)  # before the commit: see module doc
             self.conn.execute("COMMIT")
         except BaseException:
@@ -254,7 +264,8 @@ class Writer:
         report.generation = generation
         _write_json(self.index_dir / MANIFEST_NAME, manifest.to_dict())
         vectors.remove_stale(self.index_dir, keep={generation, generation - 1})  # readers may hold gen - 1
-        report.seconds["write"] = time.perf_counter() - t2
+        lexical.remove_stale_lexical(self.index_dir, keep={generation, generation - 1})
+        report.seconds["write"] = time.perf_counter() - t2 - report.seconds["bm25"]
 
     def _embed_missing(self, texts: dict[str, str], report: UpdateReport) -> None:
         cached = store.cached_hashes(self.conn, list(texts))

@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from corpus.entities import main_actors
 from corpus.sentences import split_sentences
-from qa.search import Hit, Searcher
+from qa.search import Hit, Query, Searcher
 from qa.text import answer_type_match, names, terms
 
 NO_ANSWER = "The archive does not say."
@@ -53,11 +54,12 @@ class Answer:
     citations: list[Citation]
     abstained: bool = False
     nearest: list[dict[str, Any]] = field(default_factory=list)  # when abstaining: the closest articles
+    actors: list[dict[str, Any]] = field(default_factory=list)  # main actors of the cited articles
 
     def to_dict(self) -> dict[str, Any]:
         return {"question": self.question, "answer": self.answer,
                 "citations": [c.to_dict() for c in self.citations], "abstained": self.abstained,
-                "nearest": self.nearest}
+                "nearest": self.nearest, "actors": self.actors}
 
 
 @dataclass
@@ -86,10 +88,12 @@ class Answerer:
         self.max_chars = max_chars
         self.max_sentences = max_sentences
 
-    def answer(self, question: str, k: int = 5) -> Answer:
+    def answer(self, question: str | Query, k: int = 5) -> Answer:
+        query = question if isinstance(question, Query) else Query(question, k=k)
+        question = query.text
         query_vector = self.searcher.embed_query(question)
-        hits = self.searcher.search(question, k=k, query_vector=query_vector)
-        if not hits or hits[0].score < MIN_PASSAGE_SCORE:
+        hits = self.searcher.search(query, query_vector=query_vector)
+        if not hits or max(h.dense_score for h in hits) < MIN_PASSAGE_SCORE:
             return self._abstain(question, hits)
         if self._missing_names(question, hits):
             return self._abstain(question, hits)
@@ -105,7 +109,17 @@ class Answerer:
                                       date=cand.hit.date, source=cand.hit.source, url=cand.hit.url,
                                       quote=cand.text, start=cand.start, end=cand.end,
                                       chunk_id=cand.hit.chunk_id, score=cand.score))
-        return Answer(question, " ".join(parts), citations)
+        return Answer(question, " ".join(parts), citations, actors=self._actors(citations))
+
+    def _actors(self, citations: list[Citation]) -> list[dict[str, Any]]:
+        """Main actors of the cited articles: the most mentioned people, organisations and places."""
+        totals: dict[str, tuple[str, str, int]] = {}
+        for entities in self.searcher.reader.entities([c.article_id for c in citations]).values():
+            for entity in main_actors(entities, n=8):
+                name, label, count = totals.get(entity.key, (entity.name, entity.label, 0))
+                totals[entity.key] = (name, label, count + entity.mentions)
+        ranked = sorted(totals.values(), key=lambda x: -x[2])[:6]
+        return [{"name": n, "label": label, "mentions": m} for n, label, m in ranked]
 
     @staticmethod
     def _missing_names(question: str, hits: list[Hit]) -> list[str]:
@@ -141,7 +155,12 @@ class Answerer:
         weight = {t: math.log(1 + len(candidates) / (1 + sum(1 for h in have if _has(h, t)))) for t in wanted}
         total = sum(weight.values()) or 1.0
         best_passage = hits[0].score
+        known = self.searcher.reader.entities([c.hit.article_id for c in candidates])
+        question_names = {n.lower() for n in names(" " + question)}
         for cand, sem, words in zip(candidates, semantic, have, strict=True):
+            # labels of the article's entities named in this sentence, except those the question already names
+            labels = {e.label for e in known.get(cand.hit.article_id, [])
+                      if e.name in cand.text and e.name.lower() not in question_names}
             # The sentence before and the title give context ("The company's chief executive" follows a
             # sentence naming the company): their matches count half.
             context = previous[id(cand)] | set(terms(cand.hit.title or ""))
@@ -152,7 +171,7 @@ class Answerer:
             cand.lexical = lexical
             # Weights chosen on our demo questions (tests/data); checked on real questions by newsqa eval.
             cand.score = (0.3 * float(sem) + 0.4 * lexical + 0.2 * passage
-                          + 0.2 * answer_type_match(question, cand.text))
+                          + 0.2 * answer_type_match(question, cand.text, labels))
 
     def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
         ranked = sorted(candidates, key=lambda c: c.score, reverse=True)

@@ -35,7 +35,7 @@ def writer(settings: Settings, *, progress: bool = False, for_rebuild: bool = Fa
     chunker = Chunker(settings.chunk_tokens, settings.chunk_overlap)
     return Writer(settings.index_dir, model_name(settings.model), chunker,
                   get_embedder or embedder_factory(settings), progress=progress,
-                  batch_size=settings.batch_size, for_rebuild=for_rebuild)
+                  batch_size=settings.batch_size, for_rebuild=for_rebuild, with_entities=bool(settings.entities))
 
 
 def ingest(settings: Settings, paths: Sequence[str | os.PathLike[str]], *, progress: bool = False,
@@ -68,5 +68,7 @@ class Engine:
         reader = IndexReader(settings.index_dir)
         reader.manifest.check_model(model_name(settings.model), str(settings.index_dir))
         embedder = (get_embedder or embedder_factory(settings))()
-        searcher = Searcher(reader, embedder)
+        if settings.fusion not in ("score", "rrf"):
+            raise ValueError(f"NEWSQA_FUSION must be 'score' or 'rrf', got {settings.fusion!r}")
+        searcher = Searcher(reader, embedder, fusion=settings.fusion, dense_weight=settings.dense_weight)  # type: ignore[arg-type]
         return cls(settings, reader, searcher, Answerer(searcher, max_chars=settings.max_answer_chars))

@@ -1,12 +1,42 @@
-"""Passage retrieval: the question's embedding against the chunk vectors."""
+"""Passage retrieval: dense (MiniLM + FAISS) and BM25 fused, filtered by date/source/actor, weighted by time.
+
+News questions are about what had just happened when they were asked: with an as_of date, later articles do
+not exist, and a recency prior score x (1 + exp(-age_days / scale)) favours articles shortly before it.
+Explicit dates in the question ("in March 2021") become a date range instead.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+import datetime as dt
+import math
+import re
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
 
 from index.embed import Embedder
-from index.reader import IndexReader
+from index.reader import EPOCH, UNDATED, IndexReader
+from qa.timeparse import TimeIntent, parse_time
+
+Mode = Literal["hybrid", "dense", "bm25"]
+Fusion = Literal["rrf", "score"]
+CANDIDATES = 100  # per retriever, before fusion
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    k: int = 10
+    as_of: dt.date | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    source: str | None = None
+    actor: str | None = None
+    mode: Mode = "hybrid"
+    time_aware: bool = True  # parse dates in the question and prefer recent articles
+    fusion: Fusion | None = None  # None: the searcher's configured fusion
 
 
 @dataclass(frozen=True)
@@ -23,32 +53,161 @@ class Hit:
     start: int
     end: int
     score: float
+    dense_score: float = 0.0  # cosine to the question
+    bm25_score: float = 0.0
+    duplicates: list[str] = field(default_factory=list)  # other articles carrying the same passage
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        out["score"] = round(self.score, 4)
+        for key in ("score", "dense_score", "bm25_score"):
+            out[key] = round(out[key], 4)
         return out
 
 
 class Searcher:
-    def __init__(self, reader: IndexReader, embedder: Embedder) -> None:
+    def __init__(self, reader: IndexReader, embedder: Embedder, fusion: Fusion = "score",
+                 dense_weight: float = 0.5) -> None:
         self.reader = reader
         self.embedder = embedder
+        self.fusion = fusion
+        self.dense_weight = dense_weight
 
     def embed_query(self, query: str) -> Any:
         return self.embedder.encode([query])[0]
 
-    def search(self, query: str, k: int = 5, query_vector: Any = None) -> list[Hit]:
+    def search(self, query: str | Query, k: int = 10, query_vector: Any = None) -> list[Hit]:
+        q = query if isinstance(query, Query) else Query(query, k=k)
         self.reader.refresh()  # pick up what a writer committed since the last query
-        vector = self.embed_query(query) if query_vector is None else query_vector
-        found = self.reader.search(vector, k)
-        rows = self.reader.chunks([chunk_id for chunk_id, _ in found])
-        hits = []
-        for chunk_id, score in found:
+        vector = self.embed_query(q.text) if query_vector is None and q.mode != "bm25" else query_vector
+        intent = parse_time(q.text, q.as_of) if q.time_aware else TimeIntent()
+        articles = self.reader.articles_mentioning(q.actor) if q.actor else None
+        until = min(d for d in (q.until, q.as_of) if d) if (q.until or q.as_of) else None
+        hard = dict(since=q.since, until=until, sources=[q.source] if q.source else None, articles=articles)
+        scored: dict[int, float] = {}
+        if intent.since or intent.until:
+            # A range read from the question narrows the hard filters; when nothing falls in it, it is dropped.
+            narrowed = dict(hard, since=max(d for d in (q.since, intent.since) if d) if intent.since else q.since,
+                            until=min(d for d in (until, intent.until) if d) if intent.until else until)
+            scored = self._fused(q, vector, self.reader.table.mask(**narrowed))
+        if not scored:
+            scored = self._fused(q, vector, self.reader.table.mask(**hard))
+            if intent.since or intent.until:
+                intent = replace(intent, since=None, until=None, phrase=None)
+        if q.time_aware:
+            self._recency(scored, q.as_of, intent)
+        if q.actor is None:
+            self._actor_prior(scored, q.text)
+        return self._hits(scored, q.k, vector)
+
+    # -- scoring -----------------------------------------------------------------------------------------
+
+    def _fused(self, q: Query, vector: Any, mask: np.ndarray | None) -> dict[int, float]:
+        dense: list[tuple[int, float]] = []
+        lexical: list[tuple[int, float]] = []
+        if q.mode in ("hybrid", "dense"):
+            dense = self.reader.search(vector, CANDIDATES, mask)
+        if q.mode in ("hybrid", "bm25"):
+            scores = self.reader.lexical.scores(q.text)
+            if mask is not None:
+                scores = np.where(mask, scores, 0.0)
+            top = np.argpartition(-scores, min(CANDIDATES, len(scores) - 1))[:CANDIDATES] if len(scores) else []
+            ids = self.reader.lexical.ids
+            lexical = sorted(((int(ids[i]), float(scores[i])) for i in top if scores[i] > 0), key=lambda x: -x[1])
+        self._last = {"dense": dict(dense), "bm25": dict(lexical)}
+        if q.mode == "dense":
+            return dict(dense)
+        if q.mode == "bm25":
+            return dict(lexical)
+        fused: dict[int, float] = {}
+        if (q.fusion or self.fusion) == "rrf":
+            for ranking in (dense, lexical):
+                for rank, (chunk_id, _) in enumerate(ranking):
+                    fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+            return fused
+        # Score fusion: cosine as is, BM25 scaled by the best BM25 score of this query; a chunk found by one
+        # retriever only gets the other's score computed (its cosine) or counts 0 there (BM25 below the cut).
+        top_bm25 = lexical[0][1] if lexical else 1.0
+        cosines = dict(dense)
+        for chunk_id, _ in lexical:
+            if chunk_id not in cosines and vector is not None:
+                cosines[chunk_id] = self.reader.cosine(vector, chunk_id)
+        bm25 = dict(lexical)
+        w = self.dense_weight
+        for chunk_id, cosine in cosines.items():
+            fused[chunk_id] = w * max(cosine, 0.0) + (1 - w) * bm25.get(chunk_id, 0.0) / top_bm25
+        self._last["dense"] = cosines
+        return fused
+
+    def _recency(self, scored: dict[int, float], as_of: dt.date | None, intent: TimeIntent) -> None:
+        if intent.phrase and not intent.recent:
+            return  # an explicit date range already says when
+        if as_of is None:
+            if not intent.recent:
+                return
+            as_of_day = int(self.reader.table.day.max())  # "recently" with no date: relative to the newest article
+        else:
+            as_of_day = (as_of - EPOCH).days
+        position = {int(c): i for i, c in enumerate(self.reader.table.ids)}
+        for chunk_id in scored:
+            day = int(self.reader.table.day[position[chunk_id]]) if chunk_id in position else UNDATED
+            if day == UNDATED:
+                continue
+            age = max(0, as_of_day - day)
+            scored[chunk_id] *= 1.0 + math.exp(-age / intent.scale_days)
+
+    def _actor_prior(self, scored: dict[int, float], text: str) -> None:
+        """A question naming an actor favours passages that mention that actor (by any alias)."""
+        wanted = _question_names(text)
+        if not wanted or not scored:
+            return
+        rows = self.reader.chunks(list(scored))
+        for chunk_id, row in rows.items():
+            haystack = f"{row['title'] or ''} {row['text']}"
+            if any(_mentions(haystack, name) for name in wanted):
+                scored[chunk_id] *= 1.1
+
+    def _hits(self, scored: dict[int, float], k: int, vector: Any) -> list[Hit]:
+        ranked = sorted(scored.items(), key=lambda x: -x[1])[: max(k * 3, k + 10)]
+        rows = self.reader.chunks([c for c, _ in ranked])
+        hits: list[Hit] = []
+        seen: dict[str, Hit] = {}
+        dense = self._last.get("dense", {})
+        bm25 = self._last.get("bm25", {})
+        for chunk_id, score in ranked:
             row = rows.get(chunk_id)
             if row is None:
                 continue  # removed by a writer between the vector search and this lookup
-            hits.append(Hit(chunk_id=chunk_id, article_id=row["article_id"], title=row["title"],
-                            date=row["date"], source=row["source"], url=row["url"], text=row["text"],
-                            start=row["start"], end=row["end"], score=score))
+            key = _dup_key(row["text"])
+            if key in seen:
+                first = seen[key]
+                if row["article_id"] != first.article_id and row["article_id"] not in first.duplicates:
+                    first.duplicates.append(row["article_id"])  # a re-published copy: one hit naming both
+                continue
+            cosine = dense.get(chunk_id)
+            if cosine is None and vector is not None:
+                cosine = self.reader.cosine(vector, chunk_id)
+            hit = Hit(chunk_id=chunk_id, article_id=row["article_id"], title=row["title"], date=row["date"],
+                      source=row["source"], url=row["url"], text=row["text"], start=row["start"],
+                      end=row["end"], score=score, dense_score=float(cosine or 0.0),
+                      bm25_score=float(bm25.get(chunk_id, 0.0)))
+            seen[key] = hit
+            hits.append(hit)
+            if len(hits) >= k:
+                break
         return hits
+
+
+def _dup_key(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))[:400]
+
+
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'’\-]+(?:\s+[A-Z][\w'’\-]+)*)")
+
+
+def _question_names(text: str) -> list[str]:
+    return [m.group(1) for m in _NAME.finditer(text.strip()) if len(m.group(1)) > 2]
+
+
+def _mentions(haystack: str, name: str) -> bool:
+    last = name.split()[-1].removesuffix("'s").removesuffix("’s")
+    return bool(re.search(r"(?<!\w)" + re.escape(last) + r"(?!\w)", haystack))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,11 @@ class Settings:
     model: str = DEFAULT_MODEL
     chunk_tokens: int = 200
     chunk_overlap: int = 40
-    batch_size: int = 64
+    batch_size: int = 256  # texts per model call and per committed batch of cached vectors
     top_k: int = 5
+    fusion: str = "score"  # how dense and BM25 rankings combine: "score" (weighted scores) or "rrf"
+    dense_weight: float = 0.5  # with score fusion: weight of the cosine, 1 - it for the scaled BM25 score
+    entities: int = 1  # extract named entities at ingest (spaCy); 0 turns it off
     max_answer_chars: int = 400
     host: str = "127.0.0.1"
     port: int = 8000
@@ -36,7 +39,8 @@ class Settings:
         "index_dir": "NEWSQA_INDEX", "model": "NEWSQA_MODEL", "chunk_tokens": "NEWSQA_CHUNK_TOKENS",
         "chunk_overlap": "NEWSQA_CHUNK_OVERLAP", "batch_size": "NEWSQA_BATCH_SIZE", "top_k": "NEWSQA_TOP_K",
         "max_answer_chars": "NEWSQA_MAX_ANSWER_CHARS", "host": "NEWSQA_HOST", "port": "NEWSQA_PORT",
-        "log_level": "NEWSQA_LOG_LEVEL", "api_key": "NEWSQA_API_KEY",
+        "log_level": "NEWSQA_LOG_LEVEL", "api_key": "NEWSQA_API_KEY", "fusion": "NEWSQA_FUSION",
+        "dense_weight": "NEWSQA_DENSE_WEIGHT", "entities": "NEWSQA_ENTITIES",
     }
 
     @classmethod
@@ -49,17 +53,19 @@ class Settings:
             raw = environ.get(var)
             if raw is None or raw == "":
                 continue
-            if "int" in str(types[name]):
+            if str(types[name]) in ("int", "float"):
+                cast = int if str(types[name]) == "int" else float
                 try:
-                    values[name] = int(raw)
+                    values[name] = cast(raw)
                 except ValueError:
-                    raise ValueError(f"{var} must be a whole number, got {raw!r}") from None
+                    raise ValueError(f"{var} must be a number, got {raw!r}") from None
             elif name == "index_dir":
                 values[name] = Path(raw).expanduser()
             else:
                 values[name] = raw
-        settings = cls(**values)
-        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        values["index_dir"] = Path(values["index_dir"]).expanduser()
+        return cls(**values)
 
     def table(self) -> list[tuple[str, str, str]]:
         """(variable, current value, field) rows, for --help texts and the README."""

@@ -55,8 +55,32 @@ _DATE = re.compile(r"\b(January|February|March|April|May|June|July|August|Septem
                    r"today|tomorrow|last (week|month|year))\b", re.IGNORECASE)
 
 
-def answer_type_match(question: str, sentence: str) -> float:
-    """1.0 when the sentence holds the kind of thing the question asks for, 0.0 when it clearly does not."""
+WANTED_LABELS = (
+    (re.compile(r"\bhow (much|many)\b|\bwhat (percent|percentage|amount|number|share|rate|price|sum)\b", re.I),
+     {"MONEY", "QUANTITY", "CARDINAL", "PERCENT"}),
+    (re.compile(r"^\s*(?:\w+\s+)?(when|what (day|date|month|year|time))\b", re.I), {"DATE", "TIME"}),
+    (re.compile(r"^\s*where\b|\bwhich (city|town|country|place|region|state|nation)\b", re.I),
+     {"GPE", "LOC", "FAC"}),
+    (re.compile(r"^\s*(?:\w+\s+)?(who|whom|whose)\b", re.I), {"PERSON", "ORG", "NORP"}),
+    (re.compile(r"\bwhich (company|firm|organi[sz]ation|group|team|club|party|agency|bank)\b", re.I), {"ORG"}),
+)
+
+
+def wanted_labels(question: str) -> set[str]:
+    """Entity labels that would answer the question: who -> PERSON/ORG, where -> GPE/LOC, ..."""
+    for pattern, labels in WANTED_LABELS:
+        if pattern.search(question):
+            return labels
+    return set()
+
+
+def answer_type_match(question: str, sentence: str, labels: set[str] | None = None) -> float:
+    """1.0 when the sentence holds the kind of thing the question asks for, 0.0 when it clearly does not.
+
+    labels: entity labels known to occur in the sentence (from ingest-time NER), if any."""
+    wanted = wanted_labels(question)
+    if labels and wanted:
+        return 1.0 if labels & wanted else 0.2
     if _HOW_MUCH.search(question):
         asked = set(_NUMBER_TOKEN.findall(question))
         return 1.0 if set(_NUMBER_TOKEN.findall(sentence)) - asked else 0.0

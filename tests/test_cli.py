@@ -80,3 +80,15 @@ def test_help_lists_commands_and_environment(capsys) -> None:  # type: ignore[no
 def test_demo_dir_is_shipped() -> None:
     assert len(list(demo_dir().glob("scraped/*.txt"))) >= 8
     assert (demo_dir() / "articles.jsonl").exists()
+
+
+@pytest.mark.slow
+def test_demo_flag_builds_its_index_on_first_use(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    index = tmp_path / "demo-index"
+    assert main(["ask", "--demo", "--index", str(index), "-q", "--json",
+                 "How much will Lumora's Halo home hub cost?"]) == 0
+    captured = capsys.readouterr()
+    assert "building the demo index" in captured.err
+    assert "249 crowns" in json.loads(captured.out)["answer"]
+    assert main(["stats", "--demo", "--index", str(index), "--json"]) == 0
+    assert "building" not in capsys.readouterr().err  # built once

@@ -1,0 +1,104 @@
+"""BM25 over chunks (bm25s; English stopwords, Snowball stemmer), saved per generation beside the vectors.
+
+Exact names and rare words are where dense retrieval is weakest; BM25 catches them. bm25s has no incremental
+add, so each update re-indexes the stored chunk texts (seconds for tens of thousands of chunks) and writes the
+result under the next generation's name before the metadata commit, like the FAISS file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_STEMMER: Any = None
+
+
+def _stemmer() -> Any:
+    global _STEMMER
+    if _STEMMER is None:
+        import Stemmer
+
+        _STEMMER = Stemmer.Stemmer("english")
+    return _STEMMER
+
+
+def tokenize(texts: Sequence[str]) -> Any:
+    import bm25s
+
+    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), show_progress=False)
+
+
+def query_tokens(text: str) -> list[str]:
+    import bm25s
+
+    return bm25s.tokenize([text], stopwords="en", stemmer=_stemmer(), show_progress=False, return_ids=False)[0]
+
+
+class Lexical:
+    """BM25 scores for every chunk; row i of the index is chunk ids[i]."""
+
+    def __init__(self, model: Any, ids: np.ndarray) -> None:
+        self.model = model
+        self.ids = ids
+
+    @classmethod
+    def build(cls, ids: np.ndarray, texts: Sequence[str]) -> Lexical:
+        import bm25s
+
+        model = bm25s.BM25()
+        if len(texts):
+            model.index(tokenize(texts), show_progress=False)
+        return cls(model, np.asarray(ids, dtype=np.int64))
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of each chunk (aligned with self.ids); zeros when no query word is known."""
+        if not len(self.ids):
+            return np.zeros(0, dtype=np.float32)
+        tokens = query_tokens(query)
+        vocab = self.model.vocab_dict
+        known = [t for t in tokens if t in vocab]
+        if not known:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return np.asarray(self.model.get_scores(known), dtype=np.float32)
+
+
+def lexical_path(index_dir: Path, generation: int) -> Path:
+    return Path(index_dir) / f"bm25-{generation}"
+
+
+def save_lexical(lexical: Lexical, index_dir: Path, generation: int) -> Path:
+    final = lexical_path(index_dir, generation)
+    tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    if len(lexical.ids):
+        lexical.model.save(str(tmp), show_progress=False)
+    np.save(tmp / "ids.npy", lexical.ids)
+    for path in tmp.iterdir():
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+    shutil.rmtree(final, ignore_errors=True)  # a leftover of a writer killed after its rename, before commit
+    os.replace(tmp, final)
+    return final
+
+
+def load_lexical(index_dir: Path, generation: int) -> Lexical:
+    import bm25s
+
+    path = lexical_path(index_dir, generation)
+    ids = np.load(path / "ids.npy")
+    model = bm25s.BM25.load(str(path), mmap=False, show_progress=False) if len(ids) else bm25s.BM25()
+    return Lexical(model, ids)
+
+
+def remove_stale_lexical(index_dir: Path, keep: set[int]) -> None:
+    for path in Path(index_dir).glob("bm25-*"):
+        name = path.name.split(".tmp-")[0]
+        gen = name.removeprefix("bm25-")
+        if ".tmp-" in path.name or not gen.isdigit() or int(gen) not in keep:
+            shutil.rmtree(path, ignore_errors=True)

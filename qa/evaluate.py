@@ -1,0 +1,157 @@
+"""Evaluation on RealTime QA-style data: article-level retrieval metrics and answer-level coverage.
+
+Questions: {"id", "question", "date", "choices", "answer": [...], "gold_ids": [...]}. Retrieval metrics use the
+questions with gold_ids: an article's rank is the rank of its first chunk among the results. Answer coverage is
+the share of questions whose answer text contains a correct choice; wrong-choice rate the share containing a
+wrong one (case, quotes, punctuation and spaces normalised).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import statistics
+import time
+import unicodedata
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from qa.answer import Answerer
+from qa.search import Query, Searcher
+
+SYSTEMS: dict[str, dict[str, Any]] = {
+    "bm25": {"mode": "bm25", "time_aware": False},
+    "dense": {"mode": "dense", "time_aware": False},
+    "bm25+time": {"mode": "bm25", "time_aware": True},
+    "full": {"mode": "hybrid", "time_aware": True},
+}
+RESULT_CHUNKS = 60  # enough chunks to rank 10 distinct articles
+
+
+def load_questions(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def normalize(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = re.sub(r"[\"'“”‘’`´]", "", text)
+    text = re.sub(r"[^\w\s]", " ", text)
+    return " ".join(text.split())
+
+
+def mentions(answer: str, choice: str) -> bool:
+    needle = normalize(choice)
+    return bool(needle) and re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", normalize(answer)) is not None
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def article_ranking(hits: Sequence[Any]) -> list[str]:
+    ranking: list[str] = []
+    for hit in hits:
+        for article_id in (hit.article_id, *hit.duplicates):
+            if article_id not in ranking:
+                ranking.append(article_id)
+    return ranking
+
+
+def retrieval_metrics(searcher: Searcher, questions: Sequence[dict[str, Any]], system: dict[str, Any],
+                      as_of_question_date: bool, progress: Callable[[], None] | None = None) -> dict[str, float]:
+    hits_at = {1: 0, 4: 0, 10: 0}
+    reciprocal = 0.0
+    latencies = []
+    gold_questions = [q for q in questions if q.get("gold_ids")]
+    for q in gold_questions:
+        query = Query(q["question"], k=RESULT_CHUNKS, as_of=_as_of(q, as_of_question_date), **system)
+        started = time.perf_counter()
+        ranking = article_ranking(searcher.search(query))[:10]
+        latencies.append(time.perf_counter() - started)
+        ranks = [ranking.index(g) + 1 for g in q["gold_ids"] if g in ranking]
+        best = min(ranks) if ranks else None
+        for cut in hits_at:
+            hits_at[cut] += int(best is not None and best <= cut)
+        reciprocal += 1.0 / best if best else 0.0
+        if progress:
+            progress()
+    n = max(1, len(gold_questions))
+    return {"questions": len(gold_questions), "hits@1": hits_at[1] / n, "hits@4": hits_at[4] / n,
+            "hits@10": hits_at[10] / n, "mrr@10": reciprocal / n,
+            "latency_p50_ms": 1000 * statistics.median(latencies) if latencies else 0.0,
+            "latency_p95_ms": 1000 * _percentile(latencies, 0.95)}
+
+
+def answer_metrics(answerer: Answerer, questions: Sequence[dict[str, Any]], system: dict[str, Any],
+                   as_of_question_date: bool, k: int = 5, progress: Callable[[], None] | None = None,
+                   examples: list[dict[str, Any]] | None = None) -> dict[str, float]:
+    covered = wrong = abstained = 0
+    latencies = []
+    for q in questions:
+        query = Query(q["question"], k=k, as_of=_as_of(q, as_of_question_date), **system)
+        started = time.perf_counter()
+        answer = answerer.answer(query)
+        latencies.append(time.perf_counter() - started)
+        right_choices = set(q.get("answer") or [])
+        wrong_choices = [c for c in q.get("choices") or [] if c not in right_choices]
+        is_covered = any(mentions(answer.answer, c) for c in right_choices)
+        is_wrong = any(mentions(answer.answer, c) for c in wrong_choices)
+        covered += is_covered
+        wrong += is_wrong
+        abstained += answer.abstained
+        if examples is not None:
+            examples.append({"id": q.get("id"), "question": q["question"], "answer": answer.answer,
+                             "correct": sorted(right_choices), "covered": is_covered, "wrong": is_wrong})
+        if progress:
+            progress()
+    n = max(1, len(questions))
+    return {"questions": len(questions), "answer_coverage": covered / n, "wrong_choice_rate": wrong / n,
+            "abstained": abstained / n, "latency_p50_ms": 1000 * statistics.median(latencies) if latencies else 0.0,
+            "latency_p95_ms": 1000 * _percentile(latencies, 0.95)}
+
+
+def _as_of(q: dict[str, Any], enabled: bool) -> dt.date | None:
+    if not enabled or not q.get("date"):
+        return None
+    return dt.date.fromisoformat(q["date"][:10])
+
+
+def evaluate(searcher: Searcher, answerer: Answerer, questions: Sequence[dict[str, Any]], *,
+             systems: Sequence[str] = tuple(SYSTEMS), as_of_question_date: bool = True,
+             answers_for: Sequence[str] = ("full",),
+             progress: Callable[[], None] | None = None, examples: list[dict[str, Any]] | None = None
+             ) -> dict[str, Any]:
+    """Metrics per system, all measured in this one run on the same index."""
+    out: dict[str, Any] = {"questions": len(questions),
+                           "gold_questions": sum(1 for q in questions if q.get("gold_ids")),
+                           "as_of_question_date": as_of_question_date, "systems": {}}
+    for name in systems:
+        system = SYSTEMS[name]
+        result: dict[str, Any] = {"retrieval": retrieval_metrics(searcher, questions, system, as_of_question_date,
+                                                                 progress)}
+        if name in answers_for:
+            result["answers"] = answer_metrics(answerer, questions, system, as_of_question_date,
+                                               progress=progress, examples=examples)
+        out["systems"][name] = result
+    return out
+
+
+def format_table(result: dict[str, Any]) -> str:
+    lines = [f"{'system':<11}{'Hits@1':>8}{'Hits@4':>8}{'Hits@10':>9}{'MRR@10':>8}{'p50 ms':>8}{'p95 ms':>8}"
+             f"{'coverage':>10}{'wrong':>7}{'ans p50':>9}"]
+    for name, res in result["systems"].items():
+        r = res["retrieval"]
+        a = res.get("answers")
+        tail = (f"{a['answer_coverage']:>10.3f}{a['wrong_choice_rate']:>7.3f}{a['latency_p50_ms']:>9.0f}" if a
+                else f"{'':>10}{'':>7}{'':>9}")
+        lines.append(f"{name:<11}{r['hits@1']:>8.3f}{r['hits@4']:>8.3f}{r['hits@10']:>9.3f}{r['mrr@10']:>8.3f}"
+                     f"{r['latency_p50_ms']:>8.1f}{r['latency_p95_ms']:>8.1f}" + tail)
+    lines.append(f"({result['gold_questions']} questions with gold articles for retrieval; {result['questions']} "
+                 f"for answers; as of question date: {result['as_of_question_date']})")
+    return "\n".join(lines)
+
