@@ -1,106 +1,47 @@
-"""HTTP wiring only: routes, request/response models, error mapping. `python server.py` starts it."""
+"""HTTP wiring only: routes, error mapping, the chat page. `python server.py` (or `newsqa serve`) starts it."""
 
 from __future__ import annotations
 
-import datetime as dt
+import hmac
+import json
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
+from api.jobs import Jobs
+from api.models import (
+    AnswerOut,
+    ArticleIn,
+    ArticleOut,
+    AskRequest,
+    ChatRequest,
+    JobOut,
+    SearchOut,
+    SearchRequest,
+    UpdateOut,
+)
+from api.openai_compat import completion, completion_chunks
+from corpus.load import load_records
 from index.embed import ModelUnavailable
 from index.manifest import IndexCorrupt, IndexNotFound, ModelMismatch
-from qa.engine import Engine
-from qa.search import Query
+from qa.answer import Answer
+from qa.conversation import Turn, resolve
+from qa.engine import Engine, writer
 from qa.settings import Settings
 
 log = logging.getLogger("newsqa.server")
-
-
-class Filters(BaseModel):
-    as_of: dt.date | None = Field(default=None, description="Answer as of this date: later articles do not exist")
-    since: dt.date | None = Field(default=None, description="Only articles dated on or after this date")
-    until: dt.date | None = Field(default=None, description="Only articles dated on or before this date")
-    source: str | None = Field(default=None, max_length=200, description="Only articles from this source")
-    actor: str | None = Field(default=None, max_length=200, description="Only articles naming this actor")
-
-    def to_query(self, text: str, k: int) -> Query:
-        return Query(text, k=k, as_of=self.as_of, since=self.since, until=self.until, source=self.source,
-                     actor=self.actor)
-
-
-class AskRequest(Filters):
-    question: str = Field(min_length=1, max_length=2000, description="The question, in plain words")
-    k: int = Field(default=5, ge=1, le=50, description="Passages to read")
-
-
-class SearchRequest(Filters):
-    query: str = Field(min_length=1, max_length=2000)
-    k: int = Field(default=10, ge=1, le=100)
-
-
-class CitationOut(BaseModel):
-    n: int
-    article_id: str
-    title: str | None
-    date: str | None
-    source: str | None
-    url: str | None
-    quote: str = Field(description="Exact text: article text[start:end]")
-    start: int
-    end: int
-    chunk_id: int
-    score: float
-
-
-class AnswerOut(BaseModel):
-    question: str
-    answer: str = Field(description="Answer sentences, each followed by a [n] citation marker")
-    citations: list[CitationOut]
-    abstained: bool = Field(description="True when the archive holds no answer")
-    nearest: list[dict[str, Any]] = Field(description="When abstaining: the closest articles")
-    actors: list[dict[str, Any]] = Field(description="Main actors (people, organisations, places) of the cited "
-                                                     "articles")
-
-
-class HitOut(BaseModel):
-    article_id: str
-    chunk_id: int
-    title: str | None
-    date: str | None
-    source: str | None
-    url: str | None
-    text: str
-    start: int
-    end: int
-    score: float
-    dense_score: float
-    bm25_score: float
-    duplicates: list[str] = Field(description="Other articles carrying the same passage (re-published copies)")
-
-
-class SearchOut(BaseModel):
-    query: str
-    results: list[HitOut]
-
-
-class ArticleOut(BaseModel):
-    id: str
-    title: str | None
-    date: str | None
-    source: str | None
-    url: str | None
-    authors: list[str]
-    text: str = Field(description="Cleaned text; citation offsets index into it")
+UNAVAILABLE = (IndexNotFound, IndexCorrupt, ModelMismatch, ModelUnavailable)
+STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 
 
 class _EngineHolder:
-    """Opens the index lazily, so the service starts (and reports 503) before an index exists."""
+    """Opens the index lazily, so the service starts (and answers 503 with how to fix) before an index exists."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -115,11 +56,37 @@ class _EngineHolder:
 
 
 def get_engine(request: Request) -> Engine:
-    holder: _EngineHolder = request.app.state.engine
-    return holder.get()
+    return request.app.state.engine.get()
+
+
+def require_api_key(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    """Write endpoints: disabled without NEWSQA_API_KEY; with it, `Authorization: Bearer <key>` is required."""
+    key: str | None = request.app.state.settings.api_key
+    if not key:
+        raise HTTPException(403, "write endpoints are disabled: start the service with NEWSQA_API_KEY set, then "
+                                 "send 'Authorization: Bearer <key>'")
+    scheme, _, token = (authorization or "").partition(" ")
+    # compare_digest: the time taken does not reveal how much of a guessed key was right
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), key.encode()):
+        raise HTTPException(401, "missing or wrong API key", headers={"WWW-Authenticate": "Bearer"})
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
+WriteAccess = Depends(require_api_key)
+
+
+def _answer(engine: Engine, body: AskRequest) -> tuple[Answer, str]:
+    question = resolve(body.question, body.turns())
+    return engine.answerer.answer(body.to_query(question, body.k)), question
+
+
+def _sse(answer: Answer, resolved: str) -> Iterator[str]:
+    """Each cited sentence as an `answer` event with its citation, then the whole answer as `done`."""
+    parts = [(f"{c.quote} [{c.n}] ", [c.to_dict()]) for c in answer.citations] or [(answer.answer, [])]
+    for delta, cited in parts:
+        yield f"event: answer\ndata: {json.dumps({'delta': delta, 'citations': cited}, ensure_ascii=False)}\n\n"
+    done = {**answer.to_dict(), "resolved_question": resolved}
+    yield f"event: done\ndata: {json.dumps(done, ensure_ascii=False)}\n\n"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -127,26 +94,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
         app.state.engine = _EngineHolder(settings)
+        app.state.jobs = Jobs()
+        app.state.write_lock = threading.Lock()
         try:
             app.state.engine.get()  # load model and index once, before the first request
-        except (IndexNotFound, IndexCorrupt, ModelMismatch, ModelUnavailable) as exc:
+        except UNAVAILABLE as exc:
             log.error("%s", exc)  # the service still starts: requests get 503 with this message
         yield
 
     app = FastAPI(title="newsqa", version="0.1.0", lifespan=lifespan,
                   description="Question answering over a news archive; every answer sentence cites its source.")
 
-    @app.exception_handler(IndexNotFound)
-    @app.exception_handler(IndexCorrupt)
-    @app.exception_handler(ModelMismatch)
-    @app.exception_handler(ModelUnavailable)
-    async def unavailable(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(status_code=503, content={"detail": str(exc)})
+    for exc_type in UNAVAILABLE:
+        @app.exception_handler(exc_type)
+        async def unavailable(_: Request, exc: Exception) -> JSONResponse:
+            return JSONResponse(status_code=503, content={"detail": str(exc)})
 
-    @app.post("/api/ask", response_model=AnswerOut, summary="Answer a question with citations")
-    def ask(body: AskRequest, engine: EngineDep) -> dict[str, Any]:
-        return engine.answerer.answer(body.to_query(body.question, body.k)).to_dict()
+    # -- read API --------------------------------------------------------------------------------------
+
+    @app.post("/api/ask", response_model=AnswerOut, summary="Answer a question with citations",
+              responses={200: {"content": {"text/event-stream": {}}}})
+    def ask(body: AskRequest, engine: EngineDep) -> Any:
+        answer, resolved = _answer(engine, body)
+        if body.stream:
+            return StreamingResponse(_sse(answer, resolved), media_type="text/event-stream")
+        return {**answer.to_dict(), "resolved_question": resolved}
 
     @app.post("/api/search", response_model=SearchOut, summary="Ranked passages for a query")
     def search(body: SearchRequest, engine: EngineDep) -> dict[str, Any]:
@@ -169,10 +143,87 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def health(request: Request) -> dict[str, Any]:
         try:
             engine = request.app.state.engine.get()
-        except (IndexNotFound, IndexCorrupt, ModelMismatch, ModelUnavailable) as exc:
+            engine.reader.refresh()
+        except UNAVAILABLE as exc:
             return {"status": "no-index", "detail": str(exc)}
         return {"status": "ok", "articles": engine.reader.manifest.articles,
                 "generation": engine.reader.manifest.generation}
+
+    # -- write API -------------------------------------------------------------------------------------
+
+    def _writer(request: Request, engine: Engine, **kwargs: Any) -> Any:
+        return writer(settings, get_embedder=lambda: engine.searcher.embedder, **kwargs)
+
+    @app.post("/api/articles", response_model=UpdateOut, dependencies=[WriteAccess],
+              summary="Add or update articles (incremental); answerable as soon as the call returns")
+    def add_articles(body: list[ArticleIn], request: Request, engine: EngineDep) -> dict[str, Any]:
+        if len(body) > 1000:
+            raise HTTPException(413, "at most 1000 articles per request")
+        loaded = load_records([a.model_dump(exclude_none=True) for a in body], "request")
+        with request.app.state.write_lock, _writer(request, engine) as w:
+            report = w.ingest(loaded.articles, loaded.skipped, ["POST /api/articles"])
+        engine.reader.refresh()
+        return report.to_dict()
+
+    @app.delete("/api/articles/{article_id}", response_model=UpdateOut, dependencies=[WriteAccess],
+                summary="Delete an article")
+    def delete_article(article_id: str, request: Request, engine: EngineDep) -> dict[str, Any]:
+        with request.app.state.write_lock, _writer(request, engine) as w:
+            report = w.remove([article_id])
+        if report.not_found:
+            raise HTTPException(404, f"no article with id '{article_id}'")
+        engine.reader.refresh()
+        return report.to_dict()
+
+    @app.post("/api/index/rebuild", response_model=JobOut, status_code=202, dependencies=[WriteAccess],
+              summary="Re-chunk and re-embed everything in the background; queries use the old index meanwhile")
+    def rebuild(request: Request, engine: EngineDep) -> dict[str, Any]:
+        def work(progress: Any) -> dict[str, Any]:
+            with request.app.state.write_lock, _writer(request, engine, for_rebuild=True,
+                                                       on_progress=progress) as w:
+                return w.rebuild().to_dict()
+
+        return request.app.state.jobs.start("rebuild", work).to_dict()
+
+    @app.get("/api/jobs/{job_id}", response_model=JobOut, summary="Progress of a background job")
+    def job(job_id: str, request: Request) -> dict[str, Any]:
+        found = request.app.state.jobs.get(job_id)
+        if found is None:
+            raise HTTPException(404, f"no job with id '{job_id}'")
+        return found.to_dict()
+
+    # -- OpenAI-compatible -----------------------------------------------------------------------------
+
+    @app.get("/v1/models", summary="OpenAI-compatible model list")
+    def models() -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": "newsqa", "object": "model", "created": 0, "owned_by": "newsqa"}]}
+
+    @app.post("/v1/chat/completions", summary="OpenAI-compatible chat: the last user message is the question")
+    def chat(body: ChatRequest, engine: EngineDep) -> Any:
+        turns = [Turn(m.role, m.content) for m in body.messages if m.role != "system"]
+        if not turns or turns[-1].role != "user" or not turns[-1].content.strip():
+            raise HTTPException(422, "the last message must be a non-empty user message")
+        question = resolve(turns[-1].content[:2000], turns[:-1])
+        answer = engine.answerer.answer(question, k=settings.top_k)
+        if body.stream:
+            return StreamingResponse(completion_chunks(answer, body.model), media_type="text/event-stream")
+        return completion(answer, body.model)
+
+    # -- chat page -------------------------------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page() -> HTMLResponse:
+        return HTMLResponse(resources.files("api").joinpath("static/index.html").read_text(encoding="utf-8"))
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> Response:
+        suffix = name[name.rfind("."):] if "." in name else ""
+        if "/" in name or suffix not in STATIC_TYPES:
+            raise HTTPException(404, "not found")
+        path = resources.files("api").joinpath(f"static/{name}")
+        if not path.is_file():
+            raise HTTPException(404, "not found")
+        return Response(path.read_bytes(), media_type=STATIC_TYPES[suffix])
 
     return app
 

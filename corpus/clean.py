@@ -12,7 +12,10 @@ import unicodedata
 
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_SCRIPT_FRAGMENT = re.compile(r"/\*.*?\*/|<!--.*?-->|<[^<>\n]{0,200}>|\{\s*\}")
+# Comment fragments and leftover formatting tags are scraper debris. Other angle-bracket text is kept as it is:
+# it may be real ("3 < 5"), and it is untrusted text that the chat page shows escaped, never as markup.
+_SCRIPT_FRAGMENT = re.compile(r"/\*.*?\*/|<!--.*?-->|</?(?:br|p|div|span|b|i|em|strong|a|u|font|small|sup|sub)\b"
+                              r"[^<>\n]{0,200}>|\{\s*\}", re.IGNORECASE)
 _PROMO_LABEL = re.compile(
     r"^(?:WATCH|LISTEN|READ|READ MORE|MORE|RELATED|SEE|SEE ALSO|ALSO READ|PHOTOS?|VIDEO|GALLERY|SUBSCRIBE|"
     r"SIGN UP|RECOMMENDED|TRENDING|LIVE|PODCAST|OPINION|SPONSORED|ADVERTISEMENT|CLICK HERE)\b\s*[:|>-]"

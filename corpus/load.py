@@ -41,6 +41,16 @@ def load_articles(paths: Iterable[str | os.PathLike[str]]) -> Loaded:
     skipped: list[Skipped] = []
     for item in read_raw(paths):
         (skipped if isinstance(item, Skipped) else raws).append(item)
+    return articles_from_raw(raws, skipped)
+
+
+def load_records(records: Iterable[object], origin: str) -> Loaded:
+    """Articles from records already in memory (an HTTP request body); origin names where they came from."""
+    raws = [RawRecord(r, f"{origin}[{i}]") for i, r in enumerate(records)]  # type: ignore[arg-type]
+    return articles_from_raw(raws, [])
+
+
+def articles_from_raw(raws: list[RawRecord], skipped: list[Skipped]) -> Loaded:
     texts = ((_source_of(r), r.fields.get("text") or r.fields.get("body") or r.fields.get("content"))
              for r in raws if isinstance(r.fields, dict))
     boilerplate = find_boilerplate((source, text) for source, text in texts if isinstance(text, str))

@@ -97,7 +97,9 @@ class Writer:
 
     def __init__(self, index_dir: Path, model: str, chunker: Chunker,
                  get_embedder: Callable[[], Embedder], *, progress: bool = False, batch_size: int = 256,
-                 for_rebuild: bool = False, with_entities: bool = True) -> None:
+                 for_rebuild: bool = False, with_entities: bool = True,
+                 on_progress: Callable[[str, int, int], None] | None = None) -> None:
+        self.on_progress = on_progress  # (stage, done, total), for jobs that report progress
         self.with_entities = with_entities  # spaCy NER at ingest (NEWSQA_ENTITIES)
         self.index_dir = Path(index_dir)
         self.for_rebuild = for_rebuild  # a rebuild may change the model and the chunker
@@ -109,6 +111,7 @@ class Writer:
         self.batch_size = batch_size
         self.conn: sqlite3.Connection
         self.manifest: Manifest | None = None
+        self._generation = 0  # generation to continue from when the manifest is being replaced (rebuild)
 
     def __enter__(self) -> Writer:
         self._lock = write_lock(self.index_dir)
@@ -196,6 +199,7 @@ class Writer:
         articles = [Article(id=r["id"], text=r["text"], title=r["title"], date=r["date"], source=r["source"],
                             url=r["url"], authors=tuple(json.loads(r["authors"])), origin=r["origin"] or "")
                     for r in rows]
+        self._generation = self.manifest.generation if self.manifest else 0  # numbering goes on
         self.manifest = None  # start from an empty vector index under the new settings
         report = UpdateReport()
         self._apply(articles, remove_ids=[a.id for a in articles], report=report, fresh=True)
@@ -245,7 +249,7 @@ class Writer:
             n_articles, n_chunks = store.counts(self.conn)
             if vec_index.ntotal != n_chunks:
                 raise RuntimeError(f"vector count {vec_index.ntotal} != chunk count {n_chunks}")
-            generation = (self.manifest.generation if self.manifest else 0) + 1
+            generation = (self.manifest.generation if self.manifest else self._generation) + 1
             manifest = Manifest(model=self.model, dim=dim, chunk_tokens=self.chunker.max_tokens,
                                 chunk_overlap=self.chunker.overlap_tokens, encoding=self.chunker.encoding,
                                 generation=generation, articles=n_articles, chunks=n_chunks,
@@ -282,6 +286,8 @@ class Writer:
                 self.conn.execute("COMMIT")  # kept across a crash: a rerun embeds only the rest
                 report.embedded += len(batch)
                 bar.update(len(batch))
+                if self.on_progress:
+                    self.on_progress("embedding", report.embedded, len(missing))
         finally:
             bar.close()
 

@@ -15,16 +15,14 @@ import numpy as np
 
 from corpus.entities import main_actors
 from corpus.sentences import split_sentences
+from index.lexical import query_tokens
 from qa.search import Hit, Query, Searcher
-from qa.text import answer_type_match, names, terms
+from qa.text import CALENDAR_WORDS, answer_type_match, names, terms
 
 NO_ANSWER = "The archive does not say."
 MIN_PASSAGE_SCORE = 0.25  # cosine of the best passage; below it nothing retrieved is about the question
 MIN_SENTENCE_SCORE = 0.35
 RUNNER_UP_RATIO = 0.85  # further sentences must score this close to the best one
-# Capitalised but not names: a question saying "in December" is still about what the archive knows.
-CALENDAR_WORDS = frozenset("january february march april may june july august september october november "
-                           "december monday tuesday wednesday thursday friday saturday sunday".split())
 
 
 @dataclass(frozen=True)
@@ -121,12 +119,16 @@ class Answerer:
         ranked = sorted(totals.values(), key=lambda x: -x[2])[:6]
         return [{"name": n, "label": label, "mentions": m} for n, label, m in ranked]
 
-    @staticmethod
-    def _missing_names(question: str, hits: list[Hit]) -> list[str]:
-        """Names in the question that no retrieved passage mentions: the archive is about something else
+    def _missing_names(self, question: str, hits: list[Hit]) -> list[str]:
+        """Names in the question that the archive never mentions anywhere: it is about something else
         ("Mars rover" when it only knows a solar observatory), so quoting the nearest passage would mislead."""
-        seen = " ".join(f"{h.title or ''} {h.text}" for h in hits).lower()
-        return [n for n in names(question) - CALENDAR_WORDS if n not in seen]
+        known = self.searcher.reader.lexical.model.vocab_dict
+        missing = []
+        for name in names(question) - CALENDAR_WORDS:
+            tokens = query_tokens(name)
+            if tokens and not any(t in known for t in tokens):
+                missing.append(name)
+        return missing
 
     def _candidates(self, hits: list[Hit]) -> list[_Candidate]:
         seen: set[tuple[str, int]] = set()

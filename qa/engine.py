@@ -31,11 +31,13 @@ def embedder_factory(settings: Settings) -> Callable[[], Embedder]:
 
 
 def writer(settings: Settings, *, progress: bool = False, for_rebuild: bool = False,
-           get_embedder: Callable[[], Embedder] | None = None) -> Writer:
+           get_embedder: Callable[[], Embedder] | None = None,
+           on_progress: Callable[[str, int, int], None] | None = None) -> Writer:
     chunker = Chunker(settings.chunk_tokens, settings.chunk_overlap)
     return Writer(settings.index_dir, model_name(settings.model), chunker,
                   get_embedder or embedder_factory(settings), progress=progress,
-                  batch_size=settings.batch_size, for_rebuild=for_rebuild, with_entities=bool(settings.entities))
+                  batch_size=settings.batch_size, for_rebuild=for_rebuild, with_entities=bool(settings.entities),
+                  on_progress=on_progress)
 
 
 def ingest(settings: Settings, paths: Sequence[str | os.PathLike[str]], *, progress: bool = False,

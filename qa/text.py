@@ -12,6 +12,9 @@ is are was were be been being have has had having do does did doing i me my we o
 it its they them their what which who whom this that these those am would could also said says say tell told
 recently latest new news week year month day today last ago did does according many much
 """.split())
+# Capitalised but not names: a question saying "in December" is still about what the archive knows.
+CALENDAR_WORDS = frozenset("january february march april may june july august september october november "
+                           "december monday tuesday wednesday thursday friday saturday sunday".split())
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
 _SUFFIXES = ("ing", "ed", "es", "s")
 

@@ -1,0 +1,151 @@
+"""Request and response models of the JSON API, with limits on every input field."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from qa.conversation import Turn
+from qa.search import Query
+
+
+class Message(BaseModel):
+    role: Literal["user", "assistant", "system"]
+    content: str = Field(max_length=20_000)
+
+
+class Filters(BaseModel):
+    as_of: dt.date | None = Field(default=None, description="Answer as of this date: later articles do not exist")
+    since: dt.date | None = Field(default=None, description="Only articles dated on or after this date")
+    until: dt.date | None = Field(default=None, description="Only articles dated on or before this date")
+    source: str | None = Field(default=None, max_length=200, description="Only articles from this source")
+    actor: str | None = Field(default=None, max_length=200, description="Only articles naming this actor")
+
+    def to_query(self, text: str, k: int) -> Query:
+        return Query(text, k=k, as_of=self.as_of, since=self.since, until=self.until, source=self.source,
+                     actor=self.actor)
+
+
+class AskRequest(Filters):
+    question: str = Field(min_length=1, max_length=2000, description="The question, in plain words")
+    k: int = Field(default=5, ge=1, le=50, description="Passages to read")
+    history: list[Message] = Field(default_factory=list, max_length=50,
+                                   description="Earlier turns, oldest first: follow-ups are resolved against them")
+    stream: bool = Field(default=False, description="Stream the answer as server-sent events")
+
+    def turns(self) -> list[Turn]:
+        return [Turn(m.role, m.content) for m in self.history if m.role != "system"]
+
+
+class SearchRequest(Filters):
+    query: str = Field(min_length=1, max_length=2000)
+    k: int = Field(default=10, ge=1, le=100)
+
+
+class CitationOut(BaseModel):
+    n: int
+    article_id: str
+    title: str | None
+    date: str | None
+    source: str | None
+    url: str | None
+    quote: str = Field(description="Exact text: article text[start:end]")
+    start: int
+    end: int
+    chunk_id: int
+    score: float
+
+
+class AnswerOut(BaseModel):
+    question: str
+    answer: str = Field(description="Answer sentences, each followed by a [n] citation marker")
+    citations: list[CitationOut]
+    abstained: bool = Field(description="True when the archive holds no answer")
+    nearest: list[dict[str, Any]] = Field(description="When abstaining: the closest articles")
+    actors: list[dict[str, Any]] = Field(description="Main actors of the cited articles")
+    resolved_question: str | None = Field(default=None, description="The question after resolving follow-ups")
+
+
+class HitOut(BaseModel):
+    article_id: str
+    chunk_id: int
+    title: str | None
+    date: str | None
+    source: str | None
+    url: str | None
+    text: str
+    start: int
+    end: int
+    score: float
+    dense_score: float
+    bm25_score: float
+    duplicates: list[str] = Field(description="Other articles carrying the same passage (re-published copies)")
+
+
+class SearchOut(BaseModel):
+    query: str
+    results: list[HitOut]
+
+
+class ArticleOut(BaseModel):
+    id: str
+    title: str | None
+    date: str | None
+    source: str | None
+    url: str | None
+    authors: list[str]
+    text: str = Field(description="Cleaned text; citation offsets index into it")
+
+
+class ArticleIn(BaseModel):
+    """One article in the ingest record format (aliases such as body/headline/published_at are accepted)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = Field(default=None, max_length=200)
+    url: str | None = Field(default=None, max_length=2000)
+    title: str | None = Field(default=None, max_length=1000)
+    date: str | None = Field(default=None, max_length=100)
+    source: str | None = Field(default=None, max_length=200)
+    authors: list[str] | str | None = None
+    text: str | None = Field(default=None, max_length=5_000_000)
+
+
+class UpdateOut(BaseModel):
+    new: int
+    updated: int
+    unchanged: int
+    duplicates: int
+    removed: int
+    not_found: list[str]
+    skipped: list[dict[str, str]]
+    records: int
+    chunks_added: int
+    chunks_removed: int
+    embedded: int
+    reused: int
+    seconds: dict[str, float]
+    generation: int
+
+
+class JobOut(BaseModel):
+    id: str
+    kind: str
+    state: Literal["queued", "running", "done", "failed"]
+    progress: dict[str, Any]
+    result: dict[str, Any] | None
+    error: str | None
+    started_at: str
+    finished_at: str | None
+
+
+class ChatRequest(BaseModel):
+    """OpenAI chat.completions request; fields this service does not use are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(default="newsqa", max_length=200)
+    messages: list[Message] = Field(min_length=1, max_length=100)
+    stream: bool = False

@@ -1,0 +1,166 @@
+// The chat page. Article and answer text is untrusted: it is only ever inserted with textContent /
+// createTextNode, never as HTML.
+"use strict";
+
+const messages = document.getElementById("messages");
+const form = document.getElementById("ask-form");
+const input = document.getElementById("question");
+const send = document.getElementById("send");
+const articlePanel = document.getElementById("article");
+let history = [];
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function addMessage(role, className) {
+  const item = el("li", `msg ${role} ${className || ""}`.trim());
+  messages.appendChild(item);
+  item.scrollIntoView({ block: "end" });
+  return item;
+}
+
+function renderAnswer(item, data) {
+  item.textContent = "";
+  if (data.abstained) {
+    item.classList.add("no-answer");
+    item.appendChild(el("span", "no-answer-label", "No answer in the archive"));
+    item.appendChild(document.createTextNode(data.answer));
+    if (data.nearest && data.nearest.length) {
+      const list = el("ul", "sources");
+      for (const a of data.nearest) {
+        list.appendChild(el("li", null, `${a.title || "(untitled)"} — ${a.source || "unknown source"}, ${a.date || "undated"}`));
+      }
+      item.appendChild(el("div", "meta", "Nearest articles:"));
+      item.appendChild(list);
+    }
+    return;
+  }
+  const byN = new Map(data.citations.map((c) => [c.n, c]));
+  // Split the answer on its [n] markers: text stays text, markers become buttons.
+  const parts = data.answer.split(/(\[\d+\])/);
+  for (const part of parts) {
+    const m = /^\[(\d+)\]$/.exec(part);
+    if (m && byN.has(Number(m[1]))) {
+      const citation = byN.get(Number(m[1]));
+      const button = el("button", "cite", `[${m[1]}]`);
+      button.type = "button";
+      button.title = `${citation.title || "(untitled)"} (${citation.date || "undated"})`;
+      button.addEventListener("click", () => openArticle(citation));
+      item.appendChild(button);
+    } else if (part) {
+      item.appendChild(document.createTextNode(part));
+    }
+  }
+  const list = el("ol", "sources");
+  for (const c of data.citations) {
+    const li = el("li", null, `${c.title || "(untitled)"} — ${c.source || "unknown source"}, ${c.date || "undated"}`);
+    li.value = c.n;
+    list.appendChild(li);
+  }
+  item.appendChild(list);
+  if (data.actors && data.actors.length) {
+    item.appendChild(el("div", "actors", "Actors: " + data.actors.map((a) => a.name).join(", ")));
+  }
+}
+
+async function openArticle(citation) {
+  const response = await fetch(`/api/articles/${encodeURIComponent(citation.article_id)}`);
+  const body = await response.json();
+  if (!response.ok) {
+    alert(body.detail || "Could not load the article");
+    return;
+  }
+  document.getElementById("article-title").textContent = body.title || "(untitled)";
+  const meta = [body.source, body.date, (body.authors || []).join(", ")].filter(Boolean).join(" · ");
+  document.getElementById("article-meta").textContent = meta;
+  const container = document.getElementById("article-text");
+  container.textContent = "";
+  // Paragraphs are separated by blank lines; the cited span [start, end) is wrapped in <mark>.
+  let offset = 0;
+  let marked = null;
+  for (const paragraph of body.text.split("\n\n")) {
+    const p = el("p");
+    const start = offset, end = offset + paragraph.length;
+    const from = Math.max(citation.start, start), to = Math.min(citation.end, end);
+    if (from < to) {
+      p.appendChild(document.createTextNode(paragraph.slice(0, from - start)));
+      const mark = el("mark", null, paragraph.slice(from - start, to - start));
+      p.appendChild(mark);
+      p.appendChild(document.createTextNode(paragraph.slice(to - start)));
+      marked = marked || mark;
+    } else {
+      p.textContent = paragraph;
+    }
+    container.appendChild(p);
+    offset = end + 2;
+  }
+  if (body.url) {
+    const link = el("a", null, "Original article");
+    link.href = body.url;
+    link.rel = "noopener noreferrer";
+    link.target = "_blank";
+    container.appendChild(link);
+  }
+  articlePanel.hidden = false;
+  if (marked) marked.scrollIntoView({ block: "center" });
+}
+
+async function ask(question) {
+  addMessage("user").textContent = question;
+  const item = addMessage("assistant", "pending");
+  item.textContent = "Searching the archive…";
+  send.disabled = true;
+  const payload = { question, history };
+  for (const name of ["since", "until", "source"]) {
+    const value = document.getElementById(name).value.trim();
+    if (value) payload[name] = value;
+  }
+  try {
+    const response = await fetch("/api/ask", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload),
+    });
+    const data = await response.json();
+    if (!response.ok) {
+      const detail = typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail);
+      throw new Error(detail || response.statusText);
+    }
+    item.classList.remove("pending");
+    renderAnswer(item, data);
+    history.push({ role: "user", content: question }, { role: "assistant", content: data.answer });
+    history = history.slice(-12);
+  } catch (error) {
+    item.classList.remove("pending");
+    item.classList.add("error");
+    item.textContent = `Error: ${error.message}`;
+  } finally {
+    send.disabled = false;
+    input.focus();
+  }
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const question = input.value.trim();
+  if (!question) return;
+  input.value = "";
+  ask(question);
+});
+
+input.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    form.requestSubmit();
+  }
+});
+
+document.getElementById("close-article").addEventListener("click", () => { articlePanel.hidden = true; });
+document.getElementById("new-chat").addEventListener("click", () => {
+  history = [];
+  messages.textContent = "";
+  articlePanel.hidden = true;
+  input.focus();
+});

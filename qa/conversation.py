@@ -1,0 +1,88 @@
+"""Follow-up questions: "What did he deny?" after a question about a person is asked about that person.
+
+Pronouns are resolved to the most recent fitting actor of the earlier turns (people for he/she, organisations
+and places for it/its, either for they); a follow-up without any name of its own ("And in 2023?") borrows the
+names of the previous question.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from qa.text import CALENDAR_WORDS, names
+
+PERSONAL = {"he": "PERSON", "him": "PERSON", "his": "PERSON", "she": "PERSON", "her": "PERSON", "hers": "PERSON"}
+IMPERSONAL = {"it": "THING", "its": "THING", "they": "ANY", "them": "ANY", "their": "ANY"}
+_PRONOUN = re.compile(r"\b(" + "|".join(list(PERSONAL) + list(IMPERSONAL)) + r")\b", re.IGNORECASE)
+THING_LABELS = {"ORG", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "NORP", "WORK_OF_ART", "LAW"}
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str  # "user" or "assistant"
+    content: str
+
+
+@cache
+def _nlp() -> Any:
+    from corpus.entities import _nlp as load
+
+    return load()
+
+
+def _actors(text: str) -> list[tuple[str, str]]:
+    """(name, label) of the people, organisations and places in text, in order of appearance."""
+    doc = _nlp()(re.sub(r"\[\d+\]", "", text)[:2000])
+    return [(ent.text.strip(), ent.label_) for ent in doc.ents if ent.label_ == "PERSON" or ent.label_ in THING_LABELS]
+
+
+def resolve(question: str, history: Sequence[Turn]) -> str:
+    """The question with pronouns replaced by the actors they refer to in the history (unchanged without one)."""
+    if not history:
+        return question
+    earlier_users = [t.content for t in history if t.role == "user"]
+    # The user's own questions name the subject of the conversation; answers name many side actors (and the
+    # small NER model labels them less reliably), so they are only a fallback. Later turns come first.
+    turns = list(history[-6:])
+    ordered = [t for t in reversed(turns) if t.role == "user"] + [t for t in reversed(turns) if t.role != "user"]
+    candidates = [actors[::-1] for actors in (_actors(t.content) for t in ordered)]
+
+    def pick(kind: str) -> str | None:
+        for actors in candidates:
+            for name, label in actors:
+                if kind == "PERSON" and label == "PERSON":
+                    return name
+                if kind == "THING" and label in THING_LABELS:
+                    return name
+                if kind == "ANY":
+                    return name
+        return None
+
+    def replace(match: re.Match[str]) -> str:
+        word = match.group(1).lower()
+        kind = PERSONAL.get(word) or IMPERSONAL[word]
+        name = pick(kind)
+        if name is None:
+            return match.group(0)
+        possessive = word in ("his", "its", "their", "hers") or (word == "her" and _is_possessive(match))
+        return f"{name}'s" if possessive else name
+
+    resolved = _PRONOUN.sub(replace, question)
+    if resolved == question and not names(" " + question) - CALENDAR_WORDS and earlier_users:
+        # elliptical follow-up ("And the year before?"): carry the previous question's subject along
+        subject = ", ".join(name for name, _ in _actors(earlier_users[-1]))
+        if subject:
+            resolved = f"{question} ({subject})"
+    return resolved
+
+
+def _is_possessive(match: re.Match[str]) -> bool:
+    after = match.string[match.end():].lstrip()
+    next_word = re.match(r"[A-Za-z]+", after)
+    # "her lawyer" is possessive, "told her" / "her." is not
+    return bool(next_word) and next_word.group(0).lower() not in {"to", "that", "in", "on", "at", "for", "and",
+                                                                  "with", "about", "from", "as", "by"}

@@ -1,0 +1,100 @@
+"""The chat page in real headless Chromium (Debian's chromium, driven by Playwright) against a real server."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from qa.settings import Settings
+from tests.service import Server
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+HOSTILE = {
+    "id": "hostile", "title": "<script>window.__pwned = 1</script> Harbour Gala Raises Funds",
+    "date": "2024-09-29", "source": "harbourtimes.example",
+    "text": "The Harbour Gala raised 90,000 crowns for the Tallow Islands lifeboat crew on Saturday. "
+            "<img src=x onerror=\"window.__pwned = 2\"> Organisers said the lifeboat Marigold would get a new engine.",
+}
+
+
+@pytest.fixture(scope="module")
+def server(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    index = tmp_path_factory.mktemp("browser") / "index"
+    shutil.copytree(demo_settings.index_dir, index)
+    srv = Server(index, api_key="browser-key")
+    status, _ = srv.post("/api/articles", [HOSTILE], headers={"Authorization": "Bearer browser-key"})
+    assert status == 200
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if CHROMIUM is None:
+        pytest.fail("chromium is not installed: `apt-get install -y chromium` (bin/test does it in CI)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync"])
+        yield instance
+        instance.close()
+
+
+def test_ask_click_citation_and_see_it_highlighted(server: Server, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, expected = server.post("/api/ask", {"question": "How much will Lumora's Halo home hub cost?"})
+    page = browser.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(server.url + "/")
+    page.fill("#question", "How much will Lumora's Halo home hub cost?")
+    page.press("#question", "Enter")  # Enter sends
+    answer = page.locator("li.msg.assistant").last
+    answer.locator("button.cite").first.wait_for(timeout=60_000)
+    assert "249 crowns" in answer.inner_text()
+    answer.locator("button.cite").first.click()
+    mark = page.locator("#article-text mark")
+    mark.wait_for(timeout=30_000)
+    assert mark.inner_text() == expected["citations"][0]["quote"]  # [1]'s sentence, highlighted
+    assert page.locator("#article-title").inner_text() == expected["citations"][0]["title"]
+    assert page.locator("#article").is_visible()
+    assert mark.evaluate("m => { const r = m.getBoundingClientRect(); const p = m.closest('aside')"
+                         ".getBoundingClientRect(); return r.top >= p.top && r.bottom <= p.bottom; }")
+    page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
+    assert (tmp_path / "chat.png").stat().st_size > 10_000
+    assert all(url.startswith(server.url) for url in requests), requests  # no CDN, no outside requests
+
+    page.fill("#question", "first line")
+    page.press("#question", "Shift+Enter")
+    page.type("#question", "second line")
+    assert page.input_value("#question") == "first line\nsecond line"  # Shift+Enter: a new line, not sent
+
+
+def test_no_answer_state(server: Server, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page()
+    page.goto(server.url + "/")
+    page.fill("#question", "Who won the chess tournament held in Brindlemouth this spring?")
+    page.click("#send")
+    page.locator(".msg.no-answer").wait_for(timeout=60_000)
+    assert "No answer in the archive" in page.locator(".msg.no-answer").inner_text()
+
+
+def test_untrusted_article_text_renders_as_text(server: Server, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page()
+    page.goto(server.url + "/")
+    page.fill("#question", "What will the lifeboat Marigold get after the Harbour Gala?")
+    page.press("#question", "Enter")
+    answer = page.locator("li.msg.assistant").last
+    answer.locator("button.cite").first.wait_for(timeout=60_000)
+    answer.locator("button.cite").first.click()
+    page.locator("#article-text mark").wait_for(timeout=30_000)
+    assert "<script>" in page.locator("#article-title").inner_text()
+    assert "onerror" in page.locator("#article-text").inner_text()
+    assert page.locator("#article img").count() == 0 and page.locator("#article script").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    page.screenshot(path=str(tmp_path / "hostile.png"))
