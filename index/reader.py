@@ -34,6 +34,10 @@ class ChunkTable:
                                dtype=np.int32)
         self.source_names = list(source_index)
 
+    def day_of(self, chunk_id: int) -> int:
+        i = int(np.searchsorted(self.ids, chunk_id))  # ids are sorted: chunk ids grow with insertion
+        return int(self.day[i]) if i < len(self.ids) and self.ids[i] == chunk_id else UNDATED
+
     def mask(self, since: dt.date | None = None, until: dt.date | None = None, sources: list[str] | None = None,
              articles: set[str] | None = None) -> np.ndarray | None:
         """True where a chunk passes every filter; None when there are no filters."""

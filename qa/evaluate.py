@@ -26,6 +26,10 @@ SYSTEMS: dict[str, dict[str, Any]] = {
     "dense": {"mode": "dense", "time_aware": False},
     "bm25+time": {"mode": "bm25", "time_aware": True},
     "full": {"mode": "hybrid", "time_aware": True},
+    # variants for choosing the fusion by measurement (newsqa eval --systems ...)
+    "hybrid": {"mode": "hybrid", "time_aware": False},
+    "full-rrf": {"mode": "hybrid", "time_aware": True, "fusion": "rrf"},
+    "full-score": {"mode": "hybrid", "time_aware": True, "fusion": "score"},
 }
 RESULT_CHUNKS = 60  # enough chunks to rank 10 distinct articles
 

@@ -147,9 +147,8 @@ class Searcher:
             as_of_day = int(self.reader.table.day.max())  # "recently" with no date: relative to the newest article
         else:
             as_of_day = (as_of - EPOCH).days
-        position = {int(c): i for i, c in enumerate(self.reader.table.ids)}
         for chunk_id in scored:
-            day = int(self.reader.table.day[position[chunk_id]]) if chunk_id in position else UNDATED
+            day = self.reader.table.day_of(chunk_id)
             if day == UNDATED:
                 continue
             age = max(0, as_of_day - day)
