@@ -151,6 +151,12 @@ class IndexReader:
         scores, ids = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
+    def vector(self, chunk_id: int) -> np.ndarray:
+        try:
+            return np.asarray(self._vectors.reconstruct(int(chunk_id)), dtype=np.float32)
+        except RuntimeError:
+            return np.zeros(self.manifest.dim, dtype=np.float32)
+
     def cosine(self, query: np.ndarray, chunk_id: int) -> float:
         try:
             return float(self._vectors.reconstruct(int(chunk_id)) @ query)

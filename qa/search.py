@@ -23,6 +23,7 @@ Mode = Literal["hybrid", "dense", "bm25"]
 Fusion = Literal["rrf", "score"]
 CANDIDATES = 100  # per retriever, before fusion
 RRF_K = 60
+NEAR_DUPLICATE = 0.95  # cosine between passages of two articles above which they are copies of one report
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,7 @@ class Searcher:
         rows = self.reader.chunks([c for c, _ in ranked])
         hits: list[Hit] = []
         seen: dict[str, Hit] = {}
+        kept_vectors: list[tuple[np.ndarray, Hit]] = []
         dense = self._last.get("dense", {})
         bm25 = self._last.get("bm25", {})
         for chunk_id, score in ranked:
@@ -177,8 +179,12 @@ class Searcher:
             if row is None:
                 continue  # removed by a writer between the vector search and this lookup
             key = _dup_key(row["text"])
-            if key in seen:
-                first = seen[key]
+            chunk_vector = self.reader.vector(chunk_id)
+            # a copy: the same passage text, a near-identical passage, or another article with the same headline
+            # (re-published wire stories keep it) whose passage was already kept
+            first = seen.get(key) or next((h for v, h in kept_vectors if h.article_id != row["article_id"] and (
+                float(v @ chunk_vector) >= NEAR_DUPLICATE or _same_headline(h.title, row["title"]))), None)
+            if first is not None:
                 if row["article_id"] != first.article_id and row["article_id"] not in first.duplicates:
                     first.duplicates.append(row["article_id"])  # a re-published copy: one hit naming both
                 continue
@@ -190,10 +196,15 @@ class Searcher:
                       end=row["end"], score=score, dense_score=float(cosine or 0.0),
                       bm25_score=float(bm25.get(chunk_id, 0.0)))
             seen[key] = hit
+            kept_vectors.append((chunk_vector, hit))
             hits.append(hit)
             if len(hits) >= k:
                 break
         return hits
+
+
+def _same_headline(a: str | None, b: str | None) -> bool:
+    return bool(a and b) and _dup_key(a or "") == _dup_key(b or "") and len(_dup_key(a or "")) > 20
 
 
 def _dup_key(text: str) -> str:

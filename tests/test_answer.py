@@ -60,3 +60,11 @@ def test_search_ranks_the_article_that_holds_the_fact(engine) -> None:  # type: 
         for hit in hits:
             assert engine.reader.article(hit.article_id)["text"][hit.start:hit.end] == hit.text
     assert found / len(ANSWERABLE) >= 0.9
+
+
+def test_republished_copies_collapse_into_one_hit(engine) -> None:  # type: ignore[no-untyped-def]
+    hits = engine.searcher.search("Caldmoor Savings Bank agreed to buy Fennick Mutual", k=5)
+    copies = {"4be07a1c92d3", "e81f5d0b6a47"}  # the demo's wire story and its re-published copy
+    merger = [h for h in hits if h.article_id in copies]
+    assert len({h.article_id for h in merger}) == 1
+    assert set(merger[0].duplicates) | {merger[0].article_id} == copies
