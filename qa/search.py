@@ -183,7 +183,8 @@ class Searcher:
             # a copy: the same passage text, a near-identical passage, or another article with the same headline
             # (re-published wire stories keep it) whose passage was already kept
             first = seen.get(key) or next((h for v, h in kept_vectors if h.article_id != row["article_id"] and (
-                float(v @ chunk_vector) >= NEAR_DUPLICATE or _same_headline(h.title, row["title"]))), None)
+                (float(v @ chunk_vector) >= NEAR_DUPLICATE and _days_apart(h.date, row["date"]) <= 30)
+                or _same_story(h, row))), None)
             if first is not None:
                 if row["article_id"] != first.article_id and row["article_id"] not in first.duplicates:
                     first.duplicates.append(row["article_id"])  # a re-published copy: one hit naming both
@@ -203,8 +204,22 @@ class Searcher:
         return hits
 
 
-def _same_headline(a: str | None, b: str | None) -> bool:
-    return bool(a and b) and _dup_key(a or "") == _dup_key(b or "") and len(_dup_key(a or "")) > 20
+def _same_story(hit: Hit, row: dict[str, Any]) -> bool:
+    """Same headline within a week: a re-published copy (a follow-up report a year later is not one)."""
+    a, b = _dup_key(hit.title or ""), _dup_key(row["title"] or "")
+    if len(a) <= 20 or a != b:
+        return False
+    return _days_apart(hit.date, row["date"]) <= 7
+
+
+def _days_apart(a: str | None, b: str | None) -> int:
+    """Days between two ISO dates; 0 when either is unknown (no evidence against being copies)."""
+    if not a or not b:
+        return 0
+    try:
+        return abs((dt.date.fromisoformat(a[:10]) - dt.date.fromisoformat(b[:10])).days)
+    except ValueError:
+        return 0
 
 
 def _dup_key(text: str) -> str:
