@@ -55,6 +55,20 @@ class Lexical:
             model.index(tokenize(texts), show_progress=False)
         return cls(model, np.asarray(ids, dtype=np.int64))
 
+    def full_match_score(self, query: str) -> float:
+        """BM25 score of a document of average length holding each known query word once: what a passage
+        scores when it matches the whole query, so that score / this = how much of the query it matches."""
+        if not len(self.ids):
+            return 1.0
+        vocab, indptr = self.model.vocab_dict, self.model.scores["indptr"]
+        n = self.model.scores["num_docs"]
+        total = 0.0
+        for token in set(query_tokens(query)):
+            if token in vocab:
+                df = int(indptr[vocab[token] + 1] - indptr[vocab[token]])
+                total += float(np.log(1 + (n - df + 0.5) / (df + 0.5)))  # lucene idf, as bm25s computes it
+        return total / (1 + self.model.k1) if total else 1.0
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of each chunk (aligned with self.ids); zeros when no query word is known."""
         if not len(self.ids):

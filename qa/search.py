@@ -23,6 +23,7 @@ Mode = Literal["hybrid", "dense", "bm25"]
 Fusion = Literal["rrf", "score"]
 CANDIDATES = 100  # per retriever, before fusion
 RRF_K = 60
+BM25_SCALE = "query"  # "query": share of a full match; "max": relative to the best hit of this query
 NEAR_DUPLICATE = 0.95  # cosine between passages of two articles above which they are copies of one report
 
 
@@ -89,20 +90,22 @@ class Searcher:
             # A range read from the question narrows the hard filters; when nothing falls in it, it is dropped.
             narrowed = dict(hard, since=max(d for d in (q.since, intent.since) if d) if intent.since else q.since,
                             until=min(d for d in (until, intent.until) if d) if intent.until else until)
-            scored = self._fused(q, vector, self.reader.table.mask(**narrowed))
+            scored, parts = self._fused(q, vector, self.reader.table.mask(**narrowed))
         if not scored:
-            scored = self._fused(q, vector, self.reader.table.mask(**hard))
+            scored, parts = self._fused(q, vector, self.reader.table.mask(**hard))
             if intent.since or intent.until:
                 intent = replace(intent, since=None, until=None, phrase=None)
         if q.time_aware:
             self._recency(scored, q.as_of, intent)
         if q.actor is None:
             self._actor_prior(scored, q.text)
-        return self._hits(scored, q.k, vector)
+        return self._hits(scored, parts, q.k, vector)
 
     # -- scoring -----------------------------------------------------------------------------------------
 
-    def _fused(self, q: Query, vector: Any, mask: np.ndarray | None) -> dict[int, float]:
+    def _fused(self, q: Query, vector: Any, mask: np.ndarray | None
+               ) -> tuple[dict[int, float], dict[str, dict[int, float]]]:
+        """Fused score per chunk, and the retrievers' own scores ({"dense": ..., "bm25": ...})."""
         dense: list[tuple[int, float]] = []
         lexical: list[tuple[int, float]] = []
         if q.mode in ("hybrid", "dense"):
@@ -114,20 +117,23 @@ class Searcher:
             top = np.argpartition(-scores, min(CANDIDATES, len(scores) - 1))[:CANDIDATES] if len(scores) else []
             ids = self.reader.lexical.ids
             lexical = sorted(((int(ids[i]), float(scores[i])) for i in top if scores[i] > 0), key=lambda x: -x[1])
-        self._last = {"dense": dict(dense), "bm25": dict(lexical)}
+        parts = {"dense": dict(dense), "bm25": dict(lexical)}
         if q.mode == "dense":
-            return dict(dense)
+            return dict(dense), parts
         if q.mode == "bm25":
-            return dict(lexical)
+            return dict(lexical), parts
         fused: dict[int, float] = {}
         if (q.fusion or self.fusion) == "rrf":
             for ranking in (dense, lexical):
                 for rank, (chunk_id, _) in enumerate(ranking):
                     fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
-            return fused
-        # Score fusion: cosine as is, BM25 scaled by the best BM25 score of this query; a chunk found by one
-        # retriever only gets the other's score computed (its cosine) or counts 0 there (BM25 below the cut).
-        top_bm25 = lexical[0][1] if lexical else 1.0
+            return fused, parts
+        # Score fusion: cosine as is, BM25 as the share of the whole query a passage matches (its score over
+        # that of a passage holding every query word once), so one common word matched is not worth a full
+        # match. A chunk found by dense only has BM25 0 here (below the cut); one found by BM25 only gets its
+        # cosine computed.
+        top_bm25 = self.reader.lexical.full_match_score(q.text) if BM25_SCALE == "query" else (
+            lexical[0][1] if lexical else 1.0)
         cosines = dict(dense)
         for chunk_id, _ in lexical:
             if chunk_id not in cosines and vector is not None:
@@ -135,9 +141,9 @@ class Searcher:
         bm25 = dict(lexical)
         w = self.dense_weight
         for chunk_id, cosine in cosines.items():
-            fused[chunk_id] = w * max(cosine, 0.0) + (1 - w) * bm25.get(chunk_id, 0.0) / top_bm25
-        self._last["dense"] = cosines
-        return fused
+            fused[chunk_id] = w * max(cosine, 0.0) + (1 - w) * min(1.0, bm25.get(chunk_id, 0.0) / top_bm25)
+        parts["dense"] = cosines
+        return fused, parts
 
     def _recency(self, scored: dict[int, float], as_of: dt.date | None, intent: TimeIntent) -> None:
         if intent.phrase and not intent.recent:
@@ -166,14 +172,14 @@ class Searcher:
             if any(_mentions(haystack, name) for name in wanted):
                 scored[chunk_id] *= 1.1
 
-    def _hits(self, scored: dict[int, float], k: int, vector: Any) -> list[Hit]:
+    def _hits(self, scored: dict[int, float], parts: dict[str, dict[int, float]], k: int, vector: Any
+              ) -> list[Hit]:
         ranked = sorted(scored.items(), key=lambda x: -x[1])[: max(k * 3, k + 10)]
         rows = self.reader.chunks([c for c, _ in ranked])
         hits: list[Hit] = []
         seen: dict[str, Hit] = {}
         kept_vectors: list[tuple[np.ndarray, Hit]] = []
-        dense = self._last.get("dense", {})
-        bm25 = self._last.get("bm25", {})
+        dense, bm25 = parts["dense"], parts["bm25"]
         for chunk_id, score in ranked:
             row = rows.get(chunk_id)
             if row is None:
