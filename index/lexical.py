@@ -27,16 +27,24 @@ def _stemmer() -> Any:
     return _STEMMER
 
 
+def _stopwords() -> list[str]:
+    # The 179-word list, not Lucene's 33: questions are full of "what", "did", "which", "who".
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    return list(STOPWORDS_EN_PLUS)
+
+
 def tokenize(texts: Sequence[str]) -> Any:
     import bm25s
 
-    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), show_progress=False)
+    return bm25s.tokenize(list(texts), stopwords=_stopwords(), stemmer=_stemmer(), show_progress=False)
 
 
 def query_tokens(text: str) -> list[str]:
     import bm25s
 
-    return bm25s.tokenize([text], stopwords="en", stemmer=_stemmer(), show_progress=False, return_ids=False)[0]
+    return bm25s.tokenize([text], stopwords=_stopwords(), stemmer=_stemmer(), show_progress=False,
+                          return_ids=False)[0]
 
 
 class Lexical:

@@ -23,7 +23,7 @@ Mode = Literal["hybrid", "dense", "bm25"]
 Fusion = Literal["rrf", "score"]
 CANDIDATES = 100  # per retriever, before fusion
 RRF_K = 60
-BM25_SCALE = "query"  # "query": share of a full match; "max": relative to the best hit of this query
+BM25_SCALE = "max"  # "max": relative to the best hit of this query (measured best); "query": share of a full match
 NEAR_DUPLICATE = 0.95  # cosine between passages of two articles above which they are copies of one report
 
 
@@ -68,7 +68,7 @@ class Hit:
 
 class Searcher:
     def __init__(self, reader: IndexReader, embedder: Embedder, fusion: Fusion = "score",
-                 dense_weight: float = 0.5) -> None:
+                 dense_weight: float = 0.7) -> None:
         self.reader = reader
         self.embedder = embedder
         self.fusion = fusion

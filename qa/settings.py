@@ -27,7 +27,7 @@ class Settings:
     batch_size: int = 256  # texts per model call and per committed batch of cached vectors
     top_k: int = 5
     fusion: str = "score"  # how dense and BM25 rankings combine: "score" (weighted scores) or "rrf"
-    dense_weight: float = 0.5  # with score fusion: weight of the cosine, 1 - it for the scaled BM25 score
+    dense_weight: float = 0.7  # with score fusion: weight of the cosine, 1 - it for the scaled BM25 score
     entities: int = 1  # extract named entities at ingest (spaCy); 0 turns it off
     max_answer_chars: int = 400
     host: str = "127.0.0.1"

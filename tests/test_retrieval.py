@@ -20,16 +20,16 @@ def _article(id: str, date: str, title: str, text: str, source: str = "ledger.ex
 
 
 ARTICLES = [
-    # exact rare name: the model sees two near-identical statements; only BM25 tells the names apart
+    # exact rare name: the model prefers a statement by a similar-looking name; BM25 knows the exact one
     _article("rare", "2024-03-01", "Budget statement",
-             "Zbigniew Oyelaran-Kowalczyk said the new budget would cut spending on roads."),
+             "Zbigniew Oyelaran-Kowalczyk told the chamber that road spending would fall."),
     _article("rare-decoy", "2024-03-01", "Budget statement",
-             "Wojciech Adeyemi-Nowakowski said the new budget would cut spending on roads."),
-    # paraphrase: few shared words with the question; a decoy shares the words but not the meaning
+             "Marta Kowalewska said what she thought about the budget on Friday."),
+    # paraphrase: the answer shares one word with the question, a decoy shares three but means nothing alike
     _article("para", "2024-03-02", "Clinic news",
-             "Physicians warned that the measles outbreak was growing among unvaccinated children."),
-    _article("para-decoy", "2024-03-02", "School news",
-             "Children who were never told which illness they had were spreading rumours, the school said."),
+             "Measles is spreading fast among unvaccinated children, physicians warned."),
+    _article("para-decoy", "2024-03-02", "Fair news",
+             "Kids took shots at the coconut stall, spreading sand everywhere."),
     # the same event reported twice: newer and older
     _article("old", "2023-01-10", "Port workers strike over pay",
              "Dock workers at the Port of Valdora went on strike over pay, the union said."),
@@ -58,16 +58,18 @@ def _top(engine: Engine, query: Query) -> list[str]:
 
 
 def test_hybrid_beats_either_retriever(small_engine: Engine) -> None:
-    rare = "What did Oyelaran-Kowalczyk say about the budget?"
-    para = "Which illness is spreading among children who were never vaccinated?"
+    rare = "What did Kowalczyk say about the budget?"
+    para = "Which disease is spreading among kids who had no shots?"
 
-    def rank(question: str, wanted: str, mode: str) -> int:
-        top = _top(small_engine, Query(question, k=len(ARTICLES), mode=mode, time_aware=False))  # type: ignore[arg-type]
-        return top.index(wanted) if wanted in top else 99
+    def first(question: str, mode: str, fusion: str | None = None) -> str:
+        return _top(small_engine, Query(question, k=5, mode=mode, time_aware=False, fusion=fusion))[0]  # type: ignore[arg-type]
 
-    ranks = {mode: (rank(rare, "rare", mode), rank(para, "para", mode)) for mode in ("dense", "bm25", "hybrid")}
-    assert ranks["hybrid"] == (0, 0), ranks
-    assert ranks["dense"][0] > 0 and ranks["bm25"][1] > 0, ranks  # each alone misses one of them
+    assert (first(rare, "dense"), first(para, "bm25")) == ("rare-decoy", "para-decoy")  # each alone misses one
+    assert (first(rare, "bm25"), first(para, "dense")) == ("rare", "para")
+    assert (first(rare, "hybrid", "rrf"), first(para, "hybrid", "rrf")) == ("rare", "para")
+    # The default score fusion (chosen on the real dev questions, see README) gets the exact name; it gives
+    # up this paraphrase, where BM25's best match outweighs a small cosine margin.
+    assert first(rare, "hybrid") == "rare"
 
 
 def test_as_of_excludes_later_articles(small_engine: Engine) -> None:
