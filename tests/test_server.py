@@ -50,6 +50,13 @@ def test_errors_are_json_with_detail(client: TestClient) -> None:
     assert client.get("/openapi.json").json()["paths"]["/api/ask"]
 
 
+def test_writes_are_disabled_without_a_configured_key(client: TestClient) -> None:
+    response = client.post("/api/articles", json=[{"text": "A sentence."}], headers={"Authorization": "Bearer x"})
+    assert response.status_code == 403 and "NEWSQA_API_KEY" in response.json()["detail"]
+    assert client.delete("/api/articles/anything").status_code == 403
+    assert client.post("/api/index/rebuild").status_code == 403
+
+
 def test_missing_index_gives_503_with_how_to_fix(tmp_path: Path) -> None:
     settings = Settings.from_env({}, index_dir=tmp_path / "none")
     with TestClient(server.create_app(settings)) as test_client:
