@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else getattr(
         logging, settings.log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    for noisy in ("sentence_transformers", "faiss.loader", "httpx"):
+    for noisy in ("sentence_transformers", "faiss.loader", "httpx", "bm25s"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     try:
         if args.demo:
