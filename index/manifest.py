@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 FORMAT_VERSION = 1
 
@@ -31,6 +31,7 @@ class Manifest:
     articles: int = 0
     chunks: int = 0
     updated_at: str = ""
+    files: dict[str, str] = field(default_factory=dict)  # file -> checksum, verified on load
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from corpus.entities import Entity
-from index import lexical, store, vectors
+from index import integrity, lexical, store, vectors
 from index.manifest import IndexCorrupt, IndexNotFound, Manifest
 
 EPOCH = dt.date(1970, 1, 1)
@@ -104,12 +104,17 @@ class IndexReader:
 
     def refresh(self) -> bool:
         """Load the current generation if it changed; False when there is no index content yet."""
-        manifest = store.read_manifest(self.conn)
+        try:
+            manifest = store.read_manifest(self.conn)
+        except sqlite3.DatabaseError as exc:
+            raise IndexCorrupt(f"the metadata store {self.index_dir / store.DB_NAME} cannot be read ({exc}). "
+                               f"Restore it from a backup or ingest the archive again into a new index") from exc
         if manifest is None:
             return False
         if self._vectors is not None and manifest.generation == self.manifest.generation:
             return True
         with self._swap:
+            integrity.verify(self.index_dir, manifest.files, "")
             try:
                 index = vectors.load_vectors(self.index_dir, manifest.generation)
             except RuntimeError as exc:

@@ -19,7 +19,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from corpus.article import Article
 from corpus.chunk import Chunk, Chunker, embedding_text
 from corpus.entities import extract_entities
 from corpus.readers import Skipped
-from index import lexical, store, vectors
+from index import integrity, lexical, store, vectors
 from index.embed import Embedder
 from index.manifest import Manifest
 
@@ -254,12 +254,13 @@ class Writer:
                                 chunk_overlap=self.chunker.overlap_tokens, encoding=self.chunker.encoding,
                                 generation=generation, articles=n_articles, chunks=n_chunks,
                                 updated_at=store.now())
-            store.write_manifest(self.conn, manifest)
             t3 = time.perf_counter()
             bm25 = lexical.Lexical.build(*store.chunk_texts(self.conn))
-            lexical.save_lexical(bm25, self.index_dir, generation)  # before the commit, as the vectors
+            written = [lexical.save_lexical(bm25, self.index_dir, generation)]  # before the commit, as vectors
             report.seconds["bm25"] = time.perf_counter() - t3
-            vectors.save_vectors(vec_index, self.index_dir, generation)  # before the commit: see module doc
+            written.append(vectors.save_vectors(vec_index, self.index_dir, generation))  # see module doc
+            manifest = replace(manifest, files=integrity.digests(self.index_dir, written))
+            store.write_manifest(self.conn, manifest)
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
@@ -295,12 +296,14 @@ class Writer:
         if self.manifest is None:
             return vectors.new_index(dim)
         try:
+            integrity.verify(self.index_dir, self.manifest.files, vectors.vectors_path(
+                Path(), self.manifest.generation).name)
             index = vectors.load_vectors(self.index_dir, self.manifest.generation)
             if index.ntotal == self.manifest.chunks:
                 return index
             log.warning("vector file has %d vectors, the store %d chunks: rebuilding it from the store",
                         index.ntotal, self.manifest.chunks)
-        except RuntimeError as exc:  # faiss raises RuntimeError for missing or unreadable files
+        except RuntimeError as exc:  # faiss: missing or unreadable file; IndexCorrupt: checksum differs
             log.warning("vector file unreadable (%s): rebuilding it from the stored vectors", exc)
         index = vectors.new_index(dim)
         vectors.add(index, *store.all_chunk_vectors(self.conn, dim))
