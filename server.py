@@ -12,6 +12,8 @@ from importlib import resources
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from api.jobs import Jobs
@@ -21,12 +23,14 @@ from api.models import (
     ArticleOut,
     AskRequest,
     ChatRequest,
+    ErrorOut,
     JobOut,
     SearchOut,
     SearchRequest,
     UpdateOut,
 )
 from api.openai_compat import completion, completion_chunks
+from api.security import BodyLimit, RateLimiter
 from corpus.load import load_records
 from index.embed import ModelUnavailable
 from index.manifest import IndexCorrupt, IndexNotFound, ModelMismatch
@@ -89,6 +93,14 @@ def _sse(answer: Answer, resolved: str) -> Iterator[str]:
     yield f"event: done\ndata: {json.dumps(done, ensure_ascii=False)}\n\n"
 
 
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error answers a route can give (each is {"detail": "..."})."""
+    what = {401: "Missing or wrong API key", 403: "Write endpoints are disabled (no API key configured)",
+            404: "Not found", 413: "Request body too large", 429: "Too many requests; see Retry-After",
+            503: "No usable index yet; the detail says how to build one"}
+    return {code: {"model": ErrorOut, "description": what[code]} for code in codes}
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
 
@@ -106,6 +118,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="newsqa", version="0.1.0", lifespan=lifespan,
                   description="Question answering over a news archive; every answer sentence cites its source.")
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    if settings.cors_allow_list:  # off unless NEWSQA_CORS_ORIGINS names origins
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_allow_list, allow_credentials=False,
+                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
+    limit = Depends(RateLimiter(settings.rate_limit))
+    read_errors = _errors(413, 429, 503)
+    write_errors = _errors(401, 403, 404, 413, 503)
 
     for exc_type in UNAVAILABLE:
         @app.exception_handler(exc_type)
@@ -115,26 +134,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # -- read API --------------------------------------------------------------------------------------
 
     @app.post("/api/ask", response_model=AnswerOut, summary="Answer a question with citations",
-              responses={200: {"content": {"text/event-stream": {}}}})
+              dependencies=[limit], responses={200: {"content": {"text/event-stream": {}}}, **read_errors})
     def ask(body: AskRequest, engine: EngineDep) -> Any:
         answer, resolved = _answer(engine, body)
         if body.stream:
             return StreamingResponse(_sse(answer, resolved), media_type="text/event-stream")
         return {**answer.to_dict(), "resolved_question": resolved}
 
-    @app.post("/api/search", response_model=SearchOut, summary="Ranked passages for a query")
+    @app.post("/api/search", response_model=SearchOut, summary="Ranked passages for a query",
+              responses=_errors(413, 503))
     def search(body: SearchRequest, engine: EngineDep) -> dict[str, Any]:
         hits = engine.searcher.search(body.to_query(body.query, body.k))
         return {"query": body.query, "results": [h.to_dict() for h in hits]}
 
-    @app.get("/api/articles/{article_id}", response_model=ArticleOut, summary="A stored article")
+    @app.get("/api/articles/{article_id}", response_model=ArticleOut, summary="A stored article",
+             responses=_errors(404, 503))
     def article(article_id: str, engine: EngineDep) -> dict[str, Any]:
         found = engine.reader.article(article_id)
         if found is None:
             raise HTTPException(status_code=404, detail=f"no article with id '{article_id}'")
         return found
 
-    @app.get("/api/stats", summary="What the index holds")
+    @app.get("/api/stats", summary="What the index holds, and the log of ingest runs", responses=_errors(503))
     def stats(engine: EngineDep) -> dict[str, Any]:
         engine.reader.refresh()
         return engine.reader.stats()
@@ -155,18 +176,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return writer(settings, get_embedder=lambda: engine.searcher.embedder, **kwargs)
 
     @app.post("/api/articles", response_model=UpdateOut, dependencies=[WriteAccess],
-              summary="Add or update articles (incremental); answerable as soon as the call returns")
+              summary="Add or update articles (incremental); answerable as soon as the call returns",
+              responses=write_errors)
     def add_articles(body: list[ArticleIn], request: Request, engine: EngineDep) -> dict[str, Any]:
         if len(body) > 1000:
             raise HTTPException(413, "at most 1000 articles per request")
-        loaded = load_records([a.model_dump(exclude_none=True) for a in body], "request")
+        loaded = load_records([a.model_dump(exclude_none=True) for a in body], "request",
+                              settings.max_article_chars)
         with request.app.state.write_lock, _writer(request, engine) as w:
             report = w.ingest(loaded.articles, loaded.skipped, ["POST /api/articles"])
         engine.reader.refresh()
         return report.to_dict()
 
     @app.delete("/api/articles/{article_id}", response_model=UpdateOut, dependencies=[WriteAccess],
-                summary="Delete an article")
+                summary="Delete an article", responses=write_errors)
     def delete_article(article_id: str, request: Request, engine: EngineDep) -> dict[str, Any]:
         with request.app.state.write_lock, _writer(request, engine) as w:
             report = w.remove([article_id])
@@ -176,7 +199,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return report.to_dict()
 
     @app.post("/api/index/rebuild", response_model=JobOut, status_code=202, dependencies=[WriteAccess],
-              summary="Re-chunk and re-embed everything in the background; queries use the old index meanwhile")
+              summary="Re-chunk and re-embed everything in the background; queries use the old index meanwhile",
+              responses=write_errors)
     def rebuild(request: Request, engine: EngineDep) -> dict[str, Any]:
         def work(progress: Any) -> dict[str, Any]:
             with request.app.state.write_lock, _writer(request, engine, for_rebuild=True,
@@ -185,7 +209,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         return request.app.state.jobs.start("rebuild", work).to_dict()
 
-    @app.get("/api/jobs/{job_id}", response_model=JobOut, summary="Progress of a background job")
+    @app.get("/api/jobs/{job_id}", response_model=JobOut, summary="Progress of a background job",
+             responses=_errors(404))
     def job(job_id: str, request: Request) -> dict[str, Any]:
         found = request.app.state.jobs.get(job_id)
         if found is None:
@@ -198,11 +223,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def models() -> dict[str, Any]:
         return {"object": "list", "data": [{"id": "newsqa", "object": "model", "created": 0, "owned_by": "newsqa"}]}
 
-    @app.post("/v1/chat/completions", summary="OpenAI-compatible chat: the last user message is the question")
+    @app.post("/v1/chat/completions", summary="OpenAI-compatible chat: the last user message is the question",
+              dependencies=[limit], responses=read_errors)
     def chat(body: ChatRequest, engine: EngineDep) -> Any:
         turns = [Turn(m.role, m.content) for m in body.messages if m.role != "system"]
         if not turns or turns[-1].role != "user" or not turns[-1].content.strip():
-            raise HTTPException(422, "the last message must be a non-empty user message")
+            raise RequestValidationError([{"loc": ["body", "messages"], "type": "value_error",
+                                           "msg": "the last message must be a non-empty user message"}])
         question = resolve(turns[-1].content[:2000], turns[:-1])
         answer = engine.answerer.answer(question, k=settings.top_k)
         if body.stream:

@@ -16,6 +16,10 @@ class Message(BaseModel):
     content: str = Field(max_length=20_000)
 
 
+class ErrorOut(BaseModel):
+    detail: str
+
+
 class Filters(BaseModel):
     as_of: dt.date | None = Field(default=None, description="Answer as of this date: later articles do not exist")
     since: dt.date | None = Field(default=None, description="Only articles dated on or after this date")

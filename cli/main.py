@@ -258,6 +258,11 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     print(f"articles   {stats['articles']} ({stats['undated_articles']} undated), chunks {stats['chunks']}")
     print(f"dates      {stats['first_date']} .. {stats['last_date']}")
     print("sources    " + ", ".join(f"{s} ({n})" for s, n in list(stats["sources"].items())[:10]))
+    for run in stats["runs"][:5]:
+        print(f"run {run['id']:<6} {run['kind']} {run['finished_at']}: {run['new']} new, {run['updated']} updated, "
+              f"{run['unchanged']} unchanged, {run['removed']} removed, {run['skipped']} skipped")
+        for skipped in run["skipped_records"][:10]:
+            print(f"             skipped {skipped['where']}: {skipped['reason']}")
     return EXIT_OK
 
 

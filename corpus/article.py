@@ -11,6 +11,8 @@ from typing import Any
 from corpus.clean import clean_text
 from corpus.dates import parse_date
 
+MAX_CHARS = 2_000_000  # ~500k tokens: far beyond any real article; past it a record is data, not news
+
 
 class BadArticle(ValueError):
     """A record that cannot become an article (no text, wrong types, ...)."""
@@ -98,7 +100,8 @@ def _authors(value: Any) -> tuple[str, ...]:
 
 
 def article_from_record(record: Any, origin: str, *, clean: bool = True,
-                        boilerplate: frozenset[str] = frozenset(), id_basis: str | None = None) -> Article:
+                        boilerplate: frozenset[str] = frozenset(), id_basis: str | None = None,
+                        max_chars: int = MAX_CHARS) -> Article:
     """Validate one raw record (JSON object, CSV row) and clean its text."""
     if not isinstance(record, Mapping):
         raise BadArticle(f"expected an object with a 'text' field, got {type(record).__name__}")
@@ -107,6 +110,9 @@ def article_from_record(record: Any, origin: str, *, clean: bool = True,
         raise BadArticle("no text (looked for: " + ", ".join(ALIASES["text"]) + ")")
     if not isinstance(raw_text, str):
         raise BadArticle(f"field 'text' must be a string, got {type(raw_text).__name__}")
+    if max_chars and len(raw_text) > max_chars:
+        raise BadArticle(f"text is {len(raw_text):,} characters, over the limit of {max_chars:,} "
+                         f"(NEWSQA_MAX_ARTICLE_CHARS)")
     title = _as_str(_pick(record, "title"), "title")
     text = clean_text(raw_text, title=title, boilerplate=boilerplate) if clean else raw_text
     if not text.strip():

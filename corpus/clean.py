@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]")
+# zero-width and soft-hyphen characters, and bidirectional overrides (they can make shown text read
+# differently from what is stored: "Trojan Source")
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad\u202a-\u202e\u2066-\u2069]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Comment fragments and leftover formatting tags are scraper debris. Other angle-bracket text is kept as it is:
 # it may be real ("3 < 5"), and it is untrusted text that the chat page shows escaped, never as markup.

@@ -10,7 +10,18 @@ _ISO = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$")
 
 
 def parse_date(value: Any) -> str | None:
-    """ISO `YYYY-MM-DD` for a date string or epoch number; None when it is not a real date."""
+    """ISO `YYYY-MM-DD` for a date string or epoch number; None when it is not a real date.
+
+    A date more than two days ahead of today is no real publication date (a typo or a placeholder such as
+    9999-12-31); kept, it would make the article look like the newest one for every question.
+    """
+    parsed = _parse(value)
+    if parsed and parsed > (dt.date.today() + dt.timedelta(days=2)).isoformat():
+        return None
+    return parsed
+
+
+def _parse(value: Any) -> str | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):

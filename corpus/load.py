@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from corpus.article import Article, BadArticle, article_from_record
+from corpus.article import MAX_CHARS, Article, BadArticle, article_from_record
 from corpus.boilerplate import find_boilerplate
 from corpus.readers import RawRecord, Skipped, expand_inputs, read_file
 
@@ -35,30 +35,32 @@ def _source_of(record: RawRecord) -> str | None:
     return str(source) if isinstance(source, str) else None
 
 
-def load_articles(paths: Iterable[str | os.PathLike[str]]) -> Loaded:
+def load_articles(paths: Iterable[str | os.PathLike[str]], max_chars: int = MAX_CHARS) -> Loaded:
     """Read and clean every article under paths; boilerplate lines are learnt across the whole batch."""
     raws: list[RawRecord] = []
     skipped: list[Skipped] = []
     for item in read_raw(paths):
         (skipped if isinstance(item, Skipped) else raws).append(item)
-    return articles_from_raw(raws, skipped)
+    return articles_from_raw(raws, skipped, max_chars)
 
 
-def load_records(records: Iterable[object], origin: str) -> Loaded:
+def load_records(records: Iterable[object], origin: str, max_chars: int = MAX_CHARS) -> Loaded:
     """Articles from records already in memory (an HTTP request body); origin names where they came from."""
     raws = [RawRecord(r, f"{origin}[{i}]") for i, r in enumerate(records)]  # type: ignore[arg-type]
-    return articles_from_raw(raws, [])
+    return articles_from_raw(raws, [], max_chars)
 
 
-def articles_from_raw(raws: list[RawRecord], skipped: list[Skipped]) -> Loaded:
+def articles_from_raw(raws: list[RawRecord], skipped: list[Skipped], max_chars: int = MAX_CHARS) -> Loaded:
     texts = ((_source_of(r), r.fields.get("text") or r.fields.get("body") or r.fields.get("content"))
              for r in raws if isinstance(r.fields, dict))
-    boilerplate = find_boilerplate((source, text) for source, text in texts if isinstance(text, str))
+    boilerplate = find_boilerplate((source, text) for source, text in texts
+                                   if isinstance(text, str) and len(text) <= max_chars)
     articles: list[Article] = []
     for raw in raws:
         try:
             articles.append(article_from_record(raw.fields, raw.origin, id_basis=raw.default_id_basis,
-                                                boilerplate=boilerplate.get(_source_of(raw), frozenset())))
+                                                boilerplate=boilerplate.get(_source_of(raw), frozenset()),
+                                                max_chars=max_chars))
         except BadArticle as exc:
             skipped.append(Skipped(raw.origin, str(exc)))
         except RecursionError:

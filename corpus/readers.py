@@ -68,7 +68,21 @@ def decode(data: bytes) -> str:
 
 
 def expand_inputs(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path, Path] | Skipped]:
-    """(file, root it was found under) for every file named, inside a folder (recursive) or matched by a glob."""
+    """(file, root it was found under) for every file named, inside a folder (recursive) or matched by a glob.
+
+    A file reached twice (named twice, or through a symbolic link) is read once.
+    """
+    seen: set[str] = set()
+    for item in _expand(paths):
+        if isinstance(item, tuple):
+            real = os.path.realpath(item[0])
+            if real in seen:
+                continue
+            seen.add(real)
+        yield item
+
+
+def _expand(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path, Path] | Skipped]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
@@ -84,7 +98,7 @@ def expand_inputs(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Pat
             if not matches:
                 yield Skipped(str(given), "no file matches this pattern")
             for match in matches:
-                yield from expand_inputs([match])
+                yield from _expand([match])
         elif path.is_symlink():
             yield Skipped(str(given), "broken symbolic link")
         else:

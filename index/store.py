@@ -46,7 +46,10 @@ CREATE TABLE IF NOT EXISTS runs (
     unchanged INTEGER DEFAULT 0, removed INTEGER DEFAULT 0, skipped INTEGER DEFAULT 0);
 CREATE TABLE IF NOT EXISTS skipped (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, "where" TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS run_articles (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, article_id TEXT NOT NULL, action TEXT NOT NULL);
 """
+RUNS_SHOWN, ITEMS_SHOWN = 20, 100  # stats lists the latest runs, and at most this many records of each kind
 
 
 def now() -> str:
@@ -236,7 +239,27 @@ def stats(conn: sqlite3.Connection) -> dict[str, Any]:
     last_run = conn.execute("SELECT * FROM runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1"
                             ).fetchone()
     return {"articles": articles, "chunks": chunks, "first_date": first, "last_date": last,
-            "undated_articles": undated, "sources": sources, "last_run": dict(last_run) if last_run else None}
+            "undated_articles": undated, "sources": sources, "last_run": dict(last_run) if last_run else None,
+            "runs": runs(conn)}
+
+
+def runs(conn: sqlite3.Connection, limit: int = RUNS_SHOWN) -> list[dict[str, Any]]:
+    """The latest update runs, newest first: counts, inputs, and what was added, changed, removed or skipped."""
+    out = []
+    for row in conn.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall():
+        run = dict(row)
+        run["inputs"] = json.loads(run["inputs"] or "[]")
+        run["skipped_records"] = [{"where": r[0], "reason": r[1]} for r in conn.execute(
+            'SELECT "where", reason FROM skipped WHERE run_id=? LIMIT ?', (row["id"], ITEMS_SHOWN))]
+        try:
+            items = conn.execute("SELECT action, article_id FROM run_articles WHERE run_id=?", (row["id"],)
+                                 ).fetchall()
+        except sqlite3.OperationalError:  # an index written before this log existed
+            items = []
+        run["articles"] = {action: [i[1] for i in items if i[0] == action][:ITEMS_SHOWN]
+                           for action in ("new", "updated", "removed")}
+        out.append(run)
+    return out
 
 
 def _batches(items: list[Any], size: int = 500) -> Iterable[list[Any]]:

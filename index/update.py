@@ -116,6 +116,7 @@ class Writer:
     def __enter__(self) -> Writer:
         self._lock = write_lock(self.index_dir)
         self._lock.__enter__()
+        self._started = store.now()
         try:
             self.conn = store.connect(self.index_dir)
             self.conn.isolation_level = None  # explicit BEGIN/COMMIT below
@@ -310,13 +311,20 @@ class Writer:
         return index
 
     def _log_run(self, kind: str, inputs: Sequence[str], report: UpdateReport) -> None:
+        """One transaction: the run, every skipped record with its reason, every article it touched."""
+        self.conn.execute("BEGIN IMMEDIATE")
         cur = self.conn.execute(
             "INSERT INTO runs(kind, started_at, finished_at, inputs, new, updated, unchanged, removed, skipped)"
             " VALUES (?,?,?,?,?,?,?,?,?)",
-            (kind, store.now(), store.now(), json.dumps([str(i) for i in inputs]), len(report.new),
+            (kind, self._started, store.now(), json.dumps([str(i) for i in inputs]), len(report.new),
              len(report.updated), report.unchanged, len(report.removed), len(report.skipped)))
         self.conn.executemany('INSERT INTO skipped(run_id, "where", reason) VALUES (?,?,?)',
                               [(cur.lastrowid, s.where, s.reason) for s in report.skipped])
+        self.conn.executemany("INSERT INTO run_articles(run_id, article_id, action) VALUES (?,?,?)",
+                              [(cur.lastrowid, article_id, action) for action, ids in
+                               (("new", report.new), ("updated", report.updated), ("removed", report.removed))
+                               for article_id in ids])
+        self.conn.execute("COMMIT")
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

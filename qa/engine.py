@@ -46,7 +46,7 @@ def ingest(settings: Settings, paths: Sequence[str | os.PathLike[str]], *, progr
     import time
 
     started = time.perf_counter()
-    loaded = load_articles(paths)
+    loaded = load_articles(paths, settings.max_article_chars)
     read_seconds = time.perf_counter() - started
     log.info("read %d articles, %d skipped inputs, in %.1fs", len(loaded.articles), len(loaded.skipped),
              read_seconds)

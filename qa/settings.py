@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,11 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # never printed or logged
+    max_body_bytes: int = 25_000_000  # larger HTTP request bodies get 413
+    rate_limit: int = 120  # ask requests per minute per client address; 0 turns the limit off
+    cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser; empty = CORS off
+    max_article_chars: int = 2_000_000  # longer article texts are skipped at ingest, with the reason
 
     ENV = {
         "index_dir": "NEWSQA_INDEX", "model": "NEWSQA_MODEL", "chunk_tokens": "NEWSQA_CHUNK_TOKENS",
@@ -41,6 +45,8 @@ class Settings:
         "max_answer_chars": "NEWSQA_MAX_ANSWER_CHARS", "host": "NEWSQA_HOST", "port": "NEWSQA_PORT",
         "log_level": "NEWSQA_LOG_LEVEL", "api_key": "NEWSQA_API_KEY", "fusion": "NEWSQA_FUSION",
         "dense_weight": "NEWSQA_DENSE_WEIGHT", "entities": "NEWSQA_ENTITIES",
+        "max_body_bytes": "NEWSQA_MAX_BODY_BYTES", "rate_limit": "NEWSQA_RATE_LIMIT",
+        "cors_origins": "NEWSQA_CORS_ORIGINS", "max_article_chars": "NEWSQA_MAX_ARTICLE_CHARS",
     }
 
     @classmethod
@@ -69,4 +75,9 @@ class Settings:
 
     def table(self) -> list[tuple[str, str, str]]:
         """(variable, current value, field) rows, for --help texts and the README."""
-        return [(var, str(getattr(self, name)), name) for name, var in self.ENV.items()]
+        return [(var, "***" if name == "api_key" and self.api_key else str(getattr(self, name)), name)
+                for name, var in self.ENV.items()]
+
+    @property
+    def cors_allow_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
