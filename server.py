@@ -95,7 +95,7 @@ def _sse(answer: Answer, resolved: str) -> Iterator[str]:
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error answers a route can give (each is {"detail": "..."})."""
-    what = {401: "Missing or wrong API key", 403: "Write endpoints are disabled (no API key configured)",
+    what = {400: "The body could not be parsed (not JSON or not UTF-8)", 401: "Missing or wrong API key", 403: "Write endpoints are disabled (no API key configured)",
             404: "Not found", 413: "Request body too large", 429: "Too many requests; see Retry-After",
             503: "No usable index yet; the detail says how to build one"}
     return {code: {"model": ErrorOut, "description": what[code]} for code in codes}
@@ -123,8 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_allow_list, allow_credentials=False,
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
     limit = Depends(RateLimiter(settings.rate_limit))
-    read_errors = _errors(413, 429, 503)
-    write_errors = _errors(401, 403, 404, 413, 503)
+    read_errors = _errors(400, 413, 429, 503)
+    write_errors = _errors(400, 401, 403, 404, 413, 503)
 
     for exc_type in UNAVAILABLE:
         @app.exception_handler(exc_type)
@@ -142,7 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {**answer.to_dict(), "resolved_question": resolved}
 
     @app.post("/api/search", response_model=SearchOut, summary="Ranked passages for a query",
-              responses=_errors(413, 503))
+              responses=_errors(400, 413, 503))
     def search(body: SearchRequest, engine: EngineDep) -> dict[str, Any]:
         hits = engine.searcher.search(body.to_query(body.query, body.k))
         return {"query": body.query, "results": [h.to_dict() for h in hits]}
@@ -224,7 +224,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"object": "list", "data": [{"id": "newsqa", "object": "model", "created": 0, "owned_by": "newsqa"}]}
 
     @app.post("/v1/chat/completions", summary="OpenAI-compatible chat: the last user message is the question",
-              dependencies=[limit], responses=read_errors)
+              dependencies=[limit], responses={200: {"content": {"text/event-stream": {}}}, **read_errors})
     def chat(body: ChatRequest, engine: EngineDep) -> Any:
         turns = [Turn(m.role, m.content) for m in body.messages if m.role != "system"]
         if not turns or turns[-1].role != "user" or not turns[-1].content.strip():

@@ -14,8 +14,11 @@ from fastapi import HTTPException, Request
 Scope = dict[str, Any]
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """Raised from inside the body stream: FastAPI passes HTTPExceptions through its body parsing as they are."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body larger than {limit} bytes (NEWSQA_MAX_BODY_BYTES)")
 
 
 class BodyLimit:
@@ -42,7 +45,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.limit)
             return message
 
         async def tracked_send(message: Any) -> None:
@@ -57,7 +60,7 @@ class BodyLimit:
                 await self._reject(send)
 
     async def _reject(self, send: Any) -> None:
-        body = json.dumps({"detail": f"request body larger than {self.limit} bytes (NEWSQA_MAX_BODY_BYTES)"})
+        body = json.dumps({"detail": BodyTooLarge(self.limit).detail})
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body.encode()})

@@ -23,16 +23,20 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, index_dir: Path, api_key: str | None = None) -> None:
+    def __init__(self, index_dir: Path, api_key: str | None = None, env: dict[str, str] | None = None,
+                 log: Path | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "NEWSQA_INDEX": str(index_dir), "NEWSQA_PORT": str(self.port),
-               "NEWSQA_LOG_LEVEL": "WARNING"}
+               "NEWSQA_LOG_LEVEL": "WARNING", **(env or {})}
         env.pop("NEWSQA_API_KEY", None)
         if api_key:
             env["NEWSQA_API_KEY"] = api_key
-        self.proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "-q"], cwd=ROOT, env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.log = log
+        output = open(log, "wb") if log else subprocess.PIPE  # noqa: SIM115 - closed with the process
+        quiet = [] if log else ["-q"]
+        self.proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", *quiet], cwd=ROOT, env=env,
+                                     stdout=output, stderr=subprocess.STDOUT)
         deadline = time.time() + 120
         while True:
             try:
@@ -41,7 +45,8 @@ class Server:
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             if self.proc.poll() is not None or time.time() > deadline:
-                output = self.proc.stdout.read().decode() if self.proc.stdout else ""
+                output = (self.proc.stdout.read().decode() if self.proc.stdout else
+                          log.read_text(errors="replace") if log else "")
                 self.stop()
                 raise RuntimeError(f"server did not start:\n{output}")
             time.sleep(0.3)
