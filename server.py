@@ -95,7 +95,8 @@ def _sse(answer: Answer, resolved: str) -> Iterator[str]:
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error answers a route can give (each is {"detail": "..."})."""
-    what = {400: "The body could not be parsed (not JSON or not UTF-8)", 401: "Missing or wrong API key", 403: "Write endpoints are disabled (no API key configured)",
+    what = {400: "The body could not be parsed (not JSON or not UTF-8)", 401: "Missing or wrong API key",
+            403: "Write endpoints are disabled (no API key configured)",
             404: "Not found", 413: "Request body too large", 429: "Too many requests; see Retry-After",
             503: "No usable index yet; the detail says how to build one"}
     return {code: {"model": ErrorOut, "description": what[code]} for code in codes}

@@ -213,6 +213,7 @@ class Writer:
     def _apply(self, todo: list[Article], remove_ids: list[str], report: UpdateReport, fresh: bool = False
                ) -> None:
         t0 = time.perf_counter()
+        log.info("update: chunking %d articles", len(todo))
         planned: list[tuple[Chunk, str]] = []
         texts: dict[str, str] = {}
         for article in todo:
@@ -223,6 +224,7 @@ class Writer:
                 planned.append((chunk, digest))
         report.seconds["chunk"] = time.perf_counter() - t0
         t0 = time.perf_counter()
+        log.info("update: extracting entities")
         entities = extract_entities([(a.title, a.text) for a in todo]) if self.with_entities else [[]] * len(todo)
         report.seconds["entities"] = time.perf_counter() - t0
         t1 = time.perf_counter()
@@ -233,6 +235,8 @@ class Writer:
         t2 = time.perf_counter()
         dim = self.manifest.dim if self.manifest else (self.embedder.dim if planned else 0)
         vec_index = self._current_vectors(dim) if not fresh else vectors.new_index(dim)
+        generation = (self.manifest.generation if self.manifest else self._generation) + 1
+        log.info("update: writing metadata of generation %d", generation)
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             old_chunk_ids = store.chunk_ids_of(self.conn, remove_ids)
@@ -250,24 +254,27 @@ class Writer:
             n_articles, n_chunks = store.counts(self.conn)
             if vec_index.ntotal != n_chunks:
                 raise RuntimeError(f"vector count {vec_index.ntotal} != chunk count {n_chunks}")
-            generation = (self.manifest.generation if self.manifest else self._generation) + 1
             manifest = Manifest(model=self.model, dim=dim, chunk_tokens=self.chunker.max_tokens,
                                 chunk_overlap=self.chunker.overlap_tokens, encoding=self.chunker.encoding,
                                 generation=generation, articles=n_articles, chunks=n_chunks,
                                 updated_at=store.now())
             t3 = time.perf_counter()
+            log.info("update: writing BM25 of generation %d", generation)
             bm25 = lexical.Lexical.build(*store.chunk_texts(self.conn))
             written = [lexical.save_lexical(bm25, self.index_dir, generation)]  # before the commit, as vectors
             report.seconds["bm25"] = time.perf_counter() - t3
+            log.info("update: writing vectors of generation %d", generation)
             written.append(vectors.save_vectors(vec_index, self.index_dir, generation))  # see module doc
             manifest = replace(manifest, files=integrity.digests(self.index_dir, written))
             store.write_manifest(self.conn, manifest)
+            log.info("update: committing generation %d", generation)
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
         self.manifest = manifest
         report.generation = generation
+        log.info("update: committed generation %d; removing files of older generations", generation)
         _write_json(self.index_dir / MANIFEST_NAME, manifest.to_dict())
         vectors.remove_stale(self.index_dir, keep={generation, generation - 1})  # readers may hold gen - 1
         lexical.remove_stale_lexical(self.index_dir, keep={generation, generation - 1})
@@ -278,6 +285,7 @@ class Writer:
         missing = sorted((h for h in texts if h not in cached), key=lambda h: len(texts[h]))
         if not missing:
             return
+        log.info("update: embedding %d texts (%d cached)", len(missing), len(texts) - len(missing))
         bar = _progress(len(missing), "embedding", self.progress)
         try:
             for i in range(0, len(missing), self.batch_size):
