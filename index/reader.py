@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import sqlite3
 import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +80,23 @@ def day_number(date: str | None) -> int:
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Generation:
+    """Everything of one index generation held in memory; replaced whole, never changed in place."""
+
+    manifest: Manifest
+    vectors: Any
+    lexical: lexical.Lexical
+    table: ChunkTable
+
+
 class IndexReader:
-    """Thread-safe: one SQLite connection per thread, the vector index swapped whole on reload."""
+    """Thread-safe reads of one consistent generation per query.
+
+    Inside `with reader.snapshot():` a thread sees a single generation: the in-memory files of that generation
+    and an SQLite read transaction (WAL) opened on it, so a writer committing meanwhile changes nothing the
+    query sees. Outside a snapshot, each call uses the latest generation loaded.
+    """
 
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = Path(index_dir)
@@ -86,10 +105,7 @@ class IndexReader:
                                 f"{self.index_dir} (or newsqa serve --demo for the bundled demo archive)")
         self._local = threading.local()
         self._swap = threading.Lock()
-        self.manifest: Manifest
-        self._vectors: Any = None
-        self.lexical: lexical.Lexical
-        self.table: ChunkTable
+        self._current: Generation | None = None
         if not self.refresh():
             raise IndexNotFound(f"the index at {self.index_dir} is empty. Build it with: newsqa ingest PATH "
                                 f"--index {self.index_dir}")
@@ -99,8 +115,58 @@ class IndexReader:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = store.connect(self.index_dir, readonly=True)
+            conn.isolation_level = None  # read transactions are opened explicitly by snapshot()
             self._local.conn = conn
         return conn
+
+    @property
+    def generation(self) -> Generation:
+        pinned = getattr(self._local, "pinned", None)
+        current = pinned or self._current
+        assert current is not None
+        return current
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.generation.manifest
+
+    @property
+    def lexical(self) -> lexical.Lexical:
+        return self.generation.lexical
+
+    @property
+    def table(self) -> ChunkTable:
+        return self.generation.table
+
+    @property
+    def _vectors(self) -> Any:
+        return self.generation.vectors
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Generation]:
+        """Pin this thread to the newest committed generation until the block ends (re-entrant)."""
+        pinned = getattr(self._local, "pinned", None)
+        if pinned is not None:
+            yield pinned
+            return
+        conn = self.conn
+        for attempt in range(3):
+            conn.execute("BEGIN")  # the read transaction starts at the first read below
+            try:
+                self.refresh()
+                break
+            except IndexCorrupt:
+                conn.execute("ROLLBACK")
+                if attempt == 2:
+                    raise
+                # a writer may have committed twice and removed this generation's files meanwhile: look again
+                time.sleep(0.05)
+        self._local.pinned = self._current
+        try:
+            yield self._local.pinned
+        finally:
+            self._local.pinned = None
+            conn.execute("ROLLBACK")
 
     def refresh(self) -> bool:
         """Load the current generation if it changed; False when there is no index content yet."""
@@ -111,33 +177,39 @@ class IndexReader:
                                f"Restore it from a backup or ingest the archive again into a new index") from exc
         if manifest is None:
             return False
-        if self._vectors is not None and manifest.generation == self.manifest.generation:
+        current = self._current
+        if current is not None and manifest.generation == current.manifest.generation:
             return True
         with self._swap:
-            integrity.verify(self.index_dir, manifest.files, "")
-            try:
-                index = vectors.load_vectors(self.index_dir, manifest.generation)
-            except RuntimeError as exc:
-                raise IndexCorrupt(f"cannot read the vector file of generation {manifest.generation} in "
-                                   f"{self.index_dir}: {exc}. Run: newsqa rebuild --index {self.index_dir}"
-                                   ) from exc
-            if index.ntotal != manifest.chunks or index.d != manifest.dim:
-                raise IndexCorrupt(f"vector file has {index.ntotal} vectors of dimension {index.d}; the store "
-                                   f"expects {manifest.chunks} of {manifest.dim}. Run: newsqa rebuild --index "
-                                   f"{self.index_dir}")
-            try:
-                bm25 = lexical.load_lexical(self.index_dir, manifest.generation)
-            except (FileNotFoundError, OSError, ValueError):
-                log.warning("no BM25 index for generation %d; building it in memory", manifest.generation)
-                bm25 = lexical.Lexical.build(*store.chunk_texts(self.conn))
-            table = ChunkTable(store.chunk_table(self.conn))
-            if len(bm25.ids) != len(table.ids) or not np.array_equal(bm25.ids, table.ids):
-                raise IndexCorrupt(f"BM25 index and store disagree in {self.index_dir}. Run: newsqa rebuild "
-                                   f"--index {self.index_dir}")
-            self._vectors, self.manifest, self.lexical, self.table = index, manifest, bm25, table
+            current = self._current
+            if current is not None and manifest.generation == current.manifest.generation:
+                return True  # another thread loaded it while this one waited
+            self._current = self._load(manifest)
             log.info("loaded index generation %d: %d articles, %d chunks", manifest.generation,
                      manifest.articles, manifest.chunks)
         return True
+
+    def _load(self, manifest: Manifest) -> Generation:
+        integrity.verify(self.index_dir, manifest.files, "")
+        try:
+            index = vectors.load_vectors(self.index_dir, manifest.generation)
+        except RuntimeError as exc:
+            raise IndexCorrupt(f"cannot read the vector file of generation {manifest.generation} in "
+                               f"{self.index_dir}: {exc}. Run: newsqa rebuild --index {self.index_dir}") from exc
+        if index.ntotal != manifest.chunks or index.d != manifest.dim:
+            raise IndexCorrupt(f"vector file has {index.ntotal} vectors of dimension {index.d}; the store "
+                               f"expects {manifest.chunks} of {manifest.dim}. Run: newsqa rebuild --index "
+                               f"{self.index_dir}")
+        try:
+            bm25 = lexical.load_lexical(self.index_dir, manifest.generation)
+        except (FileNotFoundError, OSError, ValueError):
+            log.warning("no BM25 index for generation %d; building it in memory", manifest.generation)
+            bm25 = lexical.Lexical.build(*store.chunk_texts(self.conn))
+        table = ChunkTable(store.chunk_table(self.conn))
+        if len(bm25.ids) != len(table.ids) or not np.array_equal(bm25.ids, table.ids):
+            raise IndexCorrupt(f"BM25 index and store disagree in {self.index_dir}. Run: newsqa rebuild "
+                               f"--index {self.index_dir}")
+        return Generation(manifest, index, bm25, table)
 
     def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(chunk id, cosine) of the k nearest chunks; with a mask, among the chunks it allows."""

@@ -87,6 +87,10 @@ class Answerer:
         self.max_sentences = max_sentences
 
     def answer(self, question: str | Query, k: int = 5) -> Answer:
+        with self.searcher.reader.snapshot():  # passages, sentences and citations all from one generation
+            return self._answer(question, k)
+
+    def _answer(self, question: str | Query, k: int) -> Answer:
         query = question if isinstance(question, Query) else Query(question, k=k)
         question = query.text
         query_vector = self.searcher.embed_query(question)

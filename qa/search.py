@@ -78,8 +78,11 @@ class Searcher:
         return self.embedder.encode([query])[0]
 
     def search(self, query: str | Query, k: int = 10, query_vector: Any = None) -> list[Hit]:
+        with self.reader.snapshot():  # one generation for the whole query, whatever a writer commits meanwhile
+            return self._search(query, k, query_vector)
+
+    def _search(self, query: str | Query, k: int, query_vector: Any) -> list[Hit]:
         q = query if isinstance(query, Query) else Query(query, k=k)
-        self.reader.refresh()  # pick up what a writer committed since the last query
         vector = self.embed_query(q.text) if query_vector is None and q.mode != "bm25" else query_vector
         intent = parse_time(q.text, q.as_of) if q.time_aware else TimeIntent()
         articles = self.reader.articles_mentioning(q.actor) if q.actor else None
