@@ -44,6 +44,20 @@ def load_articles(paths: Iterable[str | os.PathLike[str]], max_chars: int = MAX_
     return articles_from_raw(raws, skipped, max_chars)
 
 
+def load_batches(paths: Iterable[str | os.PathLike[str]], max_chars: int = MAX_CHARS,
+                 batch_size: int = 5000) -> Iterator[Loaded]:
+    """Like load_articles, `batch_size` records at a time (boilerplate is learnt per batch): bounded memory."""
+    raws: list[RawRecord] = []
+    skipped: list[Skipped] = []
+    for item in read_raw(paths):
+        (skipped if isinstance(item, Skipped) else raws).append(item)
+        if len(raws) >= batch_size:
+            yield articles_from_raw(raws, skipped, max_chars)
+            raws, skipped = [], []
+    if raws or skipped:
+        yield articles_from_raw(raws, skipped, max_chars)
+
+
 def load_records(records: Iterable[object], origin: str, max_chars: int = MAX_CHARS) -> Loaded:
     """Articles from records already in memory (an HTTP request body); origin names where they came from."""
     raws = [RawRecord(r, f"{origin}[{i}]") for i, r in enumerate(records)]  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,16 @@ class UpdateReport:
     @property
     def records(self) -> int:
         return len(self.new) + len(self.updated) + self.unchanged + self.duplicates + len(self.skipped)
+
+    def absorb(self, other: UpdateReport) -> None:
+        """Add another batch's report to this one."""
+        for name in ("new", "updated", "removed", "not_found", "skipped"):
+            getattr(self, name).extend(getattr(other, name))
+        for name in ("unchanged", "duplicates", "chunks_added", "chunks_removed", "embedded", "reused"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for stage, seconds in other.seconds.items():
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+        self.generation = max(self.generation, other.generation)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -151,6 +161,30 @@ class Writer:
     def ingest(self, articles: Sequence[Article], skipped: Sequence[Skipped] = (), inputs: Sequence[str] = (),
                *, replace_all: bool = False) -> UpdateReport:
         """Add new and changed articles; with replace_all, articles not in the input are removed too."""
+        return self.ingest_batches([(articles, skipped)], inputs, replace_all=replace_all)
+
+    def ingest_batches(self, batches: Iterable[tuple[Sequence[Article], Sequence[Skipped]]],
+                       inputs: Sequence[str] = (), *, replace_all: bool = False) -> UpdateReport:
+        """Ingest batch after batch, each one atomic update: memory holds one batch, whatever the input size.
+
+        A kill leaves the index at the last committed batch; a rerun skips what is already in (unchanged).
+        """
+        total = UpdateReport()
+        seen: set[str] = set()
+        for articles, skipped in batches:
+            total.absorb(self._ingest_batch(articles, skipped))
+            seen.update(a.id for a in articles)
+        if replace_all:
+            gone = sorted(set(store.article_hashes(self.conn)) - seen)
+            if gone:
+                report = UpdateReport(removed=gone)
+                self._apply([], remove_ids=gone, report=report)
+                total.absorb(report)
+        total.generation = self.manifest.generation if self.manifest else 0
+        self._log_run("rebuild" if replace_all else "ingest", inputs, total)
+        return total
+
+    def _ingest_batch(self, articles: Sequence[Article], skipped: Sequence[Skipped]) -> UpdateReport:
         report = UpdateReport(skipped=list(skipped))
         started = time.perf_counter()
         existing = store.article_hashes(self.conn)
@@ -172,15 +206,9 @@ class Writer:
             else:
                 (report.updated if old else report.new).append(article.id)
                 todo.append(article)
-        gone = sorted(set(existing) - set(latest)) if replace_all else []
         report.seconds["compare"] = time.perf_counter() - started
-        if not todo and not gone:
-            self._log_run("ingest", inputs, report)
-            report.generation = self.manifest.generation if self.manifest else 0
-            return report
-        self._apply(todo, remove_ids=report.updated + gone, report=report)
-        report.removed = gone
-        self._log_run("rebuild" if replace_all else "ingest", inputs, report)
+        if todo:
+            self._apply(todo, remove_ids=report.updated, report=report)
         return report
 
     def remove(self, article_ids: Sequence[str]) -> UpdateReport:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 
+from corpus.article import Article
 from corpus.chunk import Chunker
-from corpus.load import load_articles
+from corpus.load import load_batches
+from corpus.readers import Skipped
 from index.embed import Embedder, SentenceTransformerEmbedder, model_name
 from index.reader import IndexReader
 from index.update import UpdateReport, Writer
@@ -42,16 +45,27 @@ def writer(settings: Settings, *, progress: bool = False, for_rebuild: bool = Fa
 
 def ingest(settings: Settings, paths: Sequence[str | os.PathLike[str]], *, progress: bool = False,
            replace_all: bool = False, get_embedder: Callable[[], Embedder] | None = None) -> UpdateReport:
-    """Read, clean, chunk and index everything under paths; bad records are reported, not fatal."""
-    import time
+    """Read, clean, chunk and index everything under paths; bad records are reported, not fatal.
 
-    started = time.perf_counter()
-    loaded = load_articles(paths, settings.max_article_chars)
-    read_seconds = time.perf_counter() - started
-    log.info("read %d articles, %d skipped inputs, in %.1fs", len(loaded.articles), len(loaded.skipped),
-             read_seconds)
+    Input is read in batches of NEWSQA_INGEST_BATCH articles, each committed on its own, so memory stays bounded
+    however large the input is.
+    """
+    read_seconds = 0.0
+
+    def timed_batches() -> Iterator[tuple[list[Article], list[Skipped]]]:
+        nonlocal read_seconds
+        batches = load_batches(paths, settings.max_article_chars, settings.ingest_batch)
+        while True:
+            started = time.perf_counter()
+            loaded = next(batches, None)
+            read_seconds += time.perf_counter() - started
+            if loaded is None:
+                return
+            log.info("read %d articles, %d skipped inputs", len(loaded.articles), len(loaded.skipped))
+            yield loaded.articles, loaded.skipped
+
     with writer(settings, progress=progress, get_embedder=get_embedder) as w:
-        report = w.ingest(loaded.articles, loaded.skipped, [str(p) for p in paths], replace_all=replace_all)
+        report = w.ingest_batches(timed_batches(), [str(p) for p in paths], replace_all=replace_all)
     report.seconds = {"read_clean": read_seconds, **report.seconds}
     return report
 

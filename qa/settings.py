@@ -38,6 +38,7 @@ class Settings:
     rate_limit: int = 120  # ask requests per minute per client address; 0 turns the limit off
     cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser; empty = CORS off
     max_article_chars: int = 2_000_000  # longer article texts are skipped at ingest, with the reason
+    ingest_batch: int = 5000  # articles read, cleaned and committed at a time: bounds ingest memory
 
     ENV = {
         "index_dir": "NEWSQA_INDEX", "model": "NEWSQA_MODEL", "chunk_tokens": "NEWSQA_CHUNK_TOKENS",
@@ -47,6 +48,7 @@ class Settings:
         "dense_weight": "NEWSQA_DENSE_WEIGHT", "entities": "NEWSQA_ENTITIES",
         "max_body_bytes": "NEWSQA_MAX_BODY_BYTES", "rate_limit": "NEWSQA_RATE_LIMIT",
         "cors_origins": "NEWSQA_CORS_ORIGINS", "max_article_chars": "NEWSQA_MAX_ARTICLE_CHARS",
+        "ingest_batch": "NEWSQA_INGEST_BATCH",
     }
 
     @classmethod

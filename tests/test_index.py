@@ -135,3 +135,22 @@ def test_identical_chunk_texts_are_embedded_once(tmp_path: Path, fake_embedder: 
     assert conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 1
     ids, vectors = store.all_chunk_vectors(conn, FakeEmbedder.dim)
     assert len(ids) == 4 and np.allclose(vectors[0], vectors[3])
+
+
+def test_ingest_in_batches_commits_each_and_logs_one_run(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    from corpus.demo import demo_dir
+    from qa.engine import ingest
+    from qa.settings import Settings
+
+    settings = Settings.from_env({}, index_dir=tmp_path / "index", model=FakeEmbedder.name, entities=0,
+                                 ingest_batch=10)
+    report = ingest(settings, [demo_dir()], get_embedder=lambda: fake_embedder)
+    assert report.records == len(report.new) == 37 and report.skipped == []
+    assert report.generation == 4  # 37 articles, 10 at a time: four atomic commits
+    reader = IndexReader(tmp_path / "index")
+    assert reader.manifest.articles == 37 and reader.manifest.chunks == reader._vectors.ntotal
+    runs = store.runs(reader.conn)
+    assert len(runs) == 1 and runs[0]["new"] == 37 and len(runs[0]["articles"]["new"]) == 37
+
+    again = ingest(settings, [demo_dir()], get_embedder=lambda: fake_embedder)
+    assert again.unchanged == 37 and again.generation == 4  # nothing to commit
