@@ -12,6 +12,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+BACKENDS = ("torch", "onnx-int8")
 _PACKAGED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 
 
@@ -22,8 +23,18 @@ class ModelUnavailable(RuntimeError):
 class Embedder(Protocol):
     name: str  # recorded in the manifest; queries and passages must use the same one
     dim: int
+    # backend: str ("torch" or "onnx-int8"); read with backend_of() since test doubles may not set it
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray: ...
+
+
+def backend_of(embedder: object) -> str:
+    return str(getattr(embedder, "backend", "torch"))
+
+
+def hash_key(model: str, backend: str) -> str:
+    """What cached vectors are keyed by: the model, plus the backend when it is not torch fp32."""
+    return model if backend == "torch" else f"{model}|{backend}"
 
 
 def resolve_model_path(spec: str) -> str:
@@ -47,7 +58,10 @@ def model_name(spec: str) -> str:
 
 
 class SentenceTransformerEmbedder:
-    """all-MiniLM-L6-v2 (or any sentence-transformers model) on the CPU."""
+    """all-MiniLM-L6-v2 (or any sentence-transformers model) on the CPU, torch fp32."""
+
+    backend = "torch"
+    checksum = ""
 
     def __init__(self, spec: str = DEFAULT_MODEL, device: str = "cpu") -> None:
         from sentence_transformers import SentenceTransformer

@@ -98,8 +98,9 @@ class IndexReader:
     query sees. Outside a snapshot, each call uses the latest generation loaded.
     """
 
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, index_dir: Path, nprobe: int = 0) -> None:
         self.index_dir = Path(index_dir)
+        self.nprobe = nprobe  # IVF lists scanned per query when the index is approximate; 0 = as saved
         if not (self.index_dir / store.DB_NAME).exists():
             raise IndexNotFound(f"no index at {self.index_dir}. Build one with: newsqa ingest PATH --index "
                                 f"{self.index_dir} (or newsqa serve --demo for the bundled demo archive)")
@@ -213,20 +214,17 @@ class IndexReader:
 
     def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(chunk id, cosine) of the k nearest chunks; with a mask, among the chunks it allows."""
-        import faiss
-
         index = self._vectors
-        params = None
+        allowed = None
         if mask is not None:
             allowed = self.table.ids[mask]
             if not len(allowed):
                 return []
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
         k = min(k, index.ntotal)
         if k <= 0:
             return []
-        scores, ids = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k, params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        scores, ids = vectors.search(index, query, k, allowed, total=index.ntotal, nprobe=self.nprobe)
+        return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True) if i >= 0]
 
     def vector(self, chunk_id: int) -> np.ndarray:
         try:

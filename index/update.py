@@ -30,8 +30,8 @@ from corpus.chunk import Chunk, Chunker, embedding_text
 from corpus.entities import extract_entities
 from corpus.readers import Skipped
 from index import integrity, lexical, store, vectors
-from index.embed import Embedder
-from index.manifest import Manifest
+from index.embed import Embedder, backend_of, hash_key
+from index.manifest import BackendMismatch, Manifest
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,11 @@ class Writer:
     def __init__(self, index_dir: Path, model: str, chunker: Chunker,
                  get_embedder: Callable[[], Embedder], *, progress: bool = False, batch_size: int = 256,
                  for_rebuild: bool = False, with_entities: bool = True,
-                 on_progress: Callable[[str, int, int], None] | None = None) -> None:
+                 on_progress: Callable[[str, int, int], None] | None = None, backend: str = "torch",
+                 ann_threshold: int = vectors.DEFAULT_ANN_THRESHOLD, nprobe: int = vectors.DEFAULT_NPROBE) -> None:
+        self.backend = backend  # "auto" = the index's own (torch for a new index)
+        self.ann_threshold = ann_threshold  # past this many chunks the vector index is IVF,SQ8
+        self.nprobe = nprobe
         self.on_progress = on_progress  # (stage, done, total), for jobs that report progress
         self.with_entities = with_entities  # spaCy NER at ingest (NEWSQA_ENTITIES)
         self.index_dir = Path(index_dir)
@@ -131,14 +135,18 @@ class Writer:
             self.conn = store.connect(self.index_dir)
             self.conn.isolation_level = None  # explicit BEGIN/COMMIT below
             self.manifest = store.read_manifest(self.conn)
+            if self.backend == "auto":
+                self.backend = self.manifest.backend if self.manifest is not None else "torch"
             if self.manifest is not None and not self.for_rebuild:
                 self.manifest.check_model(self.model, str(self.index_dir))
+                self.manifest.check_backend(self.backend, str(self.index_dir))
                 if (self.manifest.chunk_tokens, self.manifest.chunk_overlap) != (
                         self.chunker.max_tokens, self.chunker.overlap_tokens):
                     log.warning("the index chunks at %d/%d tokens; keeping that (newsqa rebuild applies new "
                                 "settings)", self.manifest.chunk_tokens, self.manifest.chunk_overlap)
                     self.chunker = Chunker(self.manifest.chunk_tokens, self.manifest.chunk_overlap,
                                            self.manifest.encoding)
+            self._checksum = self.manifest.backend_checksum if self.manifest is not None else ""
         except BaseException:
             self._lock.__exit__(None, None, None)
             raise
@@ -153,8 +161,17 @@ class Writer:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = self._get_embedder()  # loaded only when something needs embedding
+            embedder = self._get_embedder()  # loaded only when something needs embedding
+            if backend_of(embedder) != self.backend:
+                raise BackendMismatch(f"the embedder runs the '{backend_of(embedder)}' backend but this update "
+                                      f"of {self.index_dir} needs '{self.backend}'")
+            self._embedder = embedder
+            self._checksum = str(getattr(embedder, "checksum", ""))
         return self._embedder
+
+    @property
+    def hash_key(self) -> str:
+        return hash_key(self.model, self.backend)
 
     # -- public operations -------------------------------------------------------------------------------
 
@@ -247,7 +264,7 @@ class Writer:
         for article in todo:
             for chunk in self.chunker.split(article):
                 text = embedding_text(article, chunk)
-                digest = embed_hash(self.model, text)
+                digest = embed_hash(self.hash_key, text)
                 texts.setdefault(digest, text)
                 planned.append((chunk, digest))
         report.seconds["chunk"] = time.perf_counter() - t0
@@ -278,6 +295,8 @@ class Writer:
             if not fresh:
                 vectors.remove(vec_index, old_chunk_ids)
             vectors.add(vec_index, new_ids, store.vectors_for(self.conn, [h for _, h in planned], dim))
+            vec_index = vectors.fit_to_size(vec_index, self.ann_threshold,
+                                            lambda: store.all_chunk_vectors(self.conn, dim), self.nprobe)
             store.prune_embeddings(self.conn)
             n_articles, n_chunks = store.counts(self.conn)
             if vec_index.ntotal != n_chunks:
@@ -285,7 +304,8 @@ class Writer:
             manifest = Manifest(model=self.model, dim=dim, chunk_tokens=self.chunker.max_tokens,
                                 chunk_overlap=self.chunker.overlap_tokens, encoding=self.chunker.encoding,
                                 generation=generation, articles=n_articles, chunks=n_chunks,
-                                updated_at=store.now())
+                                updated_at=store.now(), backend=self.backend,
+                                backend_checksum=self._checksum if self.backend != "torch" else "")
             t3 = time.perf_counter()
             log.info("update: writing BM25 of generation %d", generation)
             bm25 = lexical.Lexical.build(*store.chunk_texts(self.conn))

@@ -8,12 +8,15 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 from corpus.article import Article
 from corpus.chunk import Chunker
 from corpus.load import load_batches
 from corpus.readers import Skipped
-from index.embed import Embedder, SentenceTransformerEmbedder, model_name
+from index import store
+from index.embed import Embedder, SentenceTransformerEmbedder, backend_of, model_name
+from index.manifest import BackendMismatch
 from index.reader import IndexReader
 from index.update import UpdateReport, Writer
 from qa.answer import Answerer
@@ -24,23 +27,45 @@ log = logging.getLogger(__name__)
 
 
 @cache
-def _load_embedder(spec: str) -> Embedder:
+def _load_embedder(spec: str, backend: str = "torch", cache_dir: str = "") -> Embedder:
+    if backend == "onnx-int8":
+        from index.onnx_embed import OnnxEmbedder
+
+        return OnnxEmbedder(spec, Path(cache_dir) if cache_dir else None)
     return SentenceTransformerEmbedder(spec)
 
 
-def embedder_factory(settings: Settings) -> Callable[[], Embedder]:
-    """Loads the model on first use only (a no-op re-ingest never pays for it); one instance per model."""
-    return lambda: _load_embedder(settings.model)
+def resolve_backend(settings: Settings) -> str:
+    """The configured backend; with auto, the one the index was built with (torch for a new index)."""
+    if settings.backend != "auto":
+        return settings.backend
+    if not (Path(settings.index_dir) / store.DB_NAME).exists():
+        return "torch"
+    conn = store.connect(settings.index_dir, readonly=True)
+    try:
+        manifest = store.read_manifest(conn)
+    finally:
+        conn.close()
+    return manifest.backend if manifest is not None else "torch"
+
+
+def embedder_factory(settings: Settings, backend: str | None = None) -> Callable[[], Embedder]:
+    """Loads the model on first use only (a no-op re-ingest never pays for it); one instance per model+backend."""
+    chosen = backend or resolve_backend(settings)
+    return lambda: _load_embedder(settings.model, chosen, settings.cache_dir)
 
 
 def writer(settings: Settings, *, progress: bool = False, for_rebuild: bool = False,
            get_embedder: Callable[[], Embedder] | None = None,
            on_progress: Callable[[str, int, int], None] | None = None) -> Writer:
     chunker = Chunker(settings.chunk_tokens, settings.chunk_overlap)
+    # A rebuild applies the configured backend; with auto it keeps the index's own.
+    backend = resolve_backend(settings)
     return Writer(settings.index_dir, model_name(settings.model), chunker,
-                  get_embedder or embedder_factory(settings), progress=progress,
+                  get_embedder or embedder_factory(settings, backend), progress=progress,
                   batch_size=settings.batch_size, for_rebuild=for_rebuild, with_entities=bool(settings.entities),
-                  on_progress=on_progress)
+                  on_progress=on_progress, backend=backend, ann_threshold=settings.ann_threshold,
+                  nprobe=settings.nprobe)
 
 
 def ingest(settings: Settings, paths: Sequence[str | os.PathLike[str]], *, progress: bool = False,
@@ -81,9 +106,19 @@ class Engine:
 
     @classmethod
     def open(cls, settings: Settings, get_embedder: Callable[[], Embedder] | None = None) -> Engine:
-        reader = IndexReader(settings.index_dir)
+        reader = IndexReader(settings.index_dir, nprobe=settings.nprobe)
         reader.manifest.check_model(model_name(settings.model), str(settings.index_dir))
-        embedder = (get_embedder or embedder_factory(settings))()
+        backend = settings.backend if settings.backend != "auto" else reader.manifest.backend
+        reader.manifest.check_backend(backend, str(settings.index_dir))
+        embedder = (get_embedder or embedder_factory(settings, backend))()
+        if backend_of(embedder) != backend:
+            raise BackendMismatch(f"the query embedder runs the '{backend_of(embedder)}' backend but the index at "
+                                  f"{settings.index_dir} was embedded with '{backend}'")
+        checksum = str(getattr(embedder, "checksum", ""))
+        if reader.manifest.backend_checksum and checksum != reader.manifest.backend_checksum:
+            log.warning("the int8 model file differs from the one the index was built with (sha256 %s vs %s): "
+                        "vectors may drift slightly; newsqa rebuild re-embeds with this one",
+                        checksum[:12], reader.manifest.backend_checksum[:12])
         if settings.fusion not in ("score", "rrf"):
             raise ValueError(f"NEWSQA_FUSION must be 'score' or 'rrf', got {settings.fusion!r}")
         searcher = Searcher(reader, embedder, fusion=settings.fusion, dense_weight=settings.dense_weight)  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from index.embed import DEFAULT_MODEL
+from index.embed import BACKENDS, DEFAULT_MODEL
 
 
 def default_index_dir(environ: Mapping[str, str]) -> Path:
@@ -39,6 +39,10 @@ class Settings:
     cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser; empty = CORS off
     max_article_chars: int = 2_000_000  # longer article texts are skipped at ingest, with the reason
     ingest_batch: int = 5000  # articles read, cleaned and committed at a time: bounds ingest memory
+    backend: str = "auto"  # torch | onnx-int8 | auto (an existing index's own backend; torch for a new one)
+    cache_dir: str = ""  # where the int8 ONNX export is cached; "" = $XDG_CACHE_HOME/newsqa
+    ann_threshold: int = 200_000  # past this many chunks the vector index is approximate (IVF,SQ8); 0 = never
+    nprobe: int = 32  # IVF lists scanned per query (more = better recall, slower)
 
     ENV = {
         "index_dir": "NEWSQA_INDEX", "model": "NEWSQA_MODEL", "chunk_tokens": "NEWSQA_CHUNK_TOKENS",
@@ -49,6 +53,8 @@ class Settings:
         "max_body_bytes": "NEWSQA_MAX_BODY_BYTES", "rate_limit": "NEWSQA_RATE_LIMIT",
         "cors_origins": "NEWSQA_CORS_ORIGINS", "max_article_chars": "NEWSQA_MAX_ARTICLE_CHARS",
         "ingest_batch": "NEWSQA_INGEST_BATCH",
+        "backend": "NEWSQA_BACKEND", "cache_dir": "NEWSQA_CACHE_DIR", "ann_threshold": "NEWSQA_ANN_THRESHOLD",
+        "nprobe": "NEWSQA_NPROBE",
     }
 
     @classmethod
@@ -73,6 +79,8 @@ class Settings:
                 values[name] = raw
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["index_dir"] = Path(values["index_dir"]).expanduser()
+        if values.get("backend", "auto") not in ("auto", *BACKENDS):
+            raise ValueError(f"NEWSQA_BACKEND must be auto, torch or onnx-int8, got {values['backend']!r}")
         return cls(**values)
 
     def table(self) -> list[tuple[str, str, str]]:

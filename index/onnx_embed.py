@@ -1,0 +1,215 @@
+"""ONNX Runtime int8 embedder: a dynamically quantised export of the packaged sentence-transformers model.
+
+Exported once from the local weights (torch.onnx, opset 17), quantised with onnxruntime's dynamic per-channel
+QInt8, checked against fp32 on a fixed sample (mean cosine >= MIN_COSINE, else ExportRejected) and cached under
+the cache directory with a sidecar JSON (sha256 of the file, the measured cosine, versions). A cached file whose
+checksum no longer matches its sidecar is exported again, never used.
+Tokenisation uses the model's own tokenizer.json (the tokenizers library); mean pooling and L2 normalisation
+follow the sentence-transformers pipeline of all-MiniLM-L6-v2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.embed import ModelUnavailable, model_name, resolve_model_path
+
+log = logging.getLogger(__name__)
+
+MIN_COSINE = 0.98
+EXPORT_NAME = "model-int8.onnx"
+# Real-looking news sentences of varied length: what the cosine check runs on (fixed, so exports are comparable).
+SAMPLE = [
+    "The city council voted 7-2 on Tuesday to approve the new budget, which raises property taxes by 3 percent.",
+    "Officials said the fire had burned more than 12,000 acres and was 40 percent contained by Sunday evening.",
+    "Who won the mayoral election?",
+    "The central bank raised interest rates by three quarters of a percentage point, its largest increase since 1994.",
+    "Shares of the company fell 8% in after-hours trading after it cut its revenue forecast for the year.",
+    "A federal judge blocked the law from taking effect, saying the plaintiffs were likely to succeed on the merits.",
+    "The storm made landfall near the border early Thursday with winds of 130 mph, forcing thousands to evacuate.",
+    "What did the union leader say about the offer?",
+    "Scientists released the first full-colour images from the space telescope, showing galaxies billions of "
+    "years old. The images were unveiled at the White House on Monday and released to the public a day later.",
+    "The team signed the forward to a four-year contract worth a reported $120 million.",
+    "Health officials urged residents to get vaccinated ahead of the winter season as cases rose for a third week.",
+    "Ukraine said its forces had retaken several villages in the northeast as the counteroffensive gathered pace.",
+    "The minister resigned after weeks of pressure over his handling of the scandal, the second cabinet departure "
+    "this month. His successor is expected to be named on Friday.",
+    "Which country hosted the summit this week?",
+    "Prices at the pump dropped for the 30th straight day, the longest streak since 2020, according to AAA.",
+    "The band announced a reunion tour with 40 dates across North America and Europe starting next spring.",
+]
+
+
+class ExportRejected(RuntimeError):
+    """The int8 export is too far from the fp32 model (mean cosine below MIN_COSINE)."""
+
+
+def default_cache_dir(environ: Any = None) -> Path:
+    environ = os.environ if environ is None else environ
+    base = environ.get("XDG_CACHE_HOME") or str(Path(environ.get("HOME", "~")).expanduser() / ".cache")
+    return Path(base) / "newsqa"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _export_dir(cache_dir: Path, model_path: str) -> Path:
+    key = hashlib.sha1(str(Path(model_path).resolve()).encode()).hexdigest()[:12]
+    return Path(cache_dir) / "onnx" / key
+
+
+def export_int8(model_path: str, out_dir: Path) -> dict[str, Any]:
+    """Export fp32 ONNX from local weights, quantise it to int8, verify it against torch, write file + sidecar."""
+    import onnxruntime
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from sentence_transformers import SentenceTransformer
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    st = SentenceTransformer(model_path, device="cpu")
+    transformer = st[0].auto_model.eval()
+
+    class _Wrapper(torch.nn.Module):  # keyword call: BERT's positional order differs across transformers versions
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    fp32 = out_dir / f"model-fp32.onnx.tmp-{os.getpid()}"
+    int8_tmp = out_dir / f"{EXPORT_NAME}.tmp-{os.getpid()}"
+    dummy = st.tokenizer(["a sample sentence", "another"], padding=True, return_tensors="pt")
+    try:
+        with torch.no_grad():
+            torch.onnx.export(_Wrapper(transformer),
+                              (dummy["input_ids"], dummy["attention_mask"], dummy["token_type_ids"]),
+                              str(fp32), dynamo=False, opset_version=17,
+                              input_names=["input_ids", "attention_mask", "token_type_ids"],
+                              output_names=["last_hidden_state"],
+                              dynamic_axes={n: {0: "batch", 1: "seq"} for n in
+                                            ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")})
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(max(level, logging.WARNING))  # the quantiser logs every skipped tensor on the root logger
+        try:
+            quantize_dynamic(str(fp32), str(int8_tmp), per_channel=True, weight_type=QuantType.QInt8)
+        finally:
+            root.setLevel(level)
+        reference = st.encode(SAMPLE, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        candidate = OnnxEmbedder._encode_with(_session(int8_tmp), _tokenizer(model_path, st.max_seq_length),
+                                              SAMPLE, 32)
+        cosines = np.sum(reference * candidate, axis=1)
+        mean_cosine = float(cosines.mean())
+        if mean_cosine < MIN_COSINE:
+            raise ExportRejected(f"int8 export of {model_path} has mean cosine {mean_cosine:.4f} to fp32 on "
+                                 f"{len(SAMPLE)} sample texts (minimum {MIN_COSINE}); not used. Use "
+                                 f"NEWSQA_BACKEND=torch")
+        final = out_dir / EXPORT_NAME
+        os.replace(int8_tmp, final)
+        info = {"file": EXPORT_NAME, "sha256": _sha256(final), "source": str(Path(model_path).resolve()),
+                "max_seq_length": int(st.max_seq_length), "mean_cosine_to_fp32": round(mean_cosine, 5),
+                "min_cosine_to_fp32": round(float(cosines.min()), 5), "sample_size": len(SAMPLE),
+                "onnxruntime": onnxruntime.__version__, "torch": torch.__version__,
+                "quantization": "dynamic, per-channel QInt8 weights"}
+        (out_dir / "model-int8.json").write_text(json.dumps(info, indent=2) + "\n")
+        log.info("exported int8 ONNX model to %s (mean cosine to fp32 %.4f)", final, mean_cosine)
+        return info
+    finally:
+        fp32.unlink(missing_ok=True)
+        int8_tmp.unlink(missing_ok=True)
+
+
+def ensure_int8(model_path: str, cache_dir: Path) -> tuple[Path, dict[str, Any]]:
+    """The cached, checksum-verified int8 export of model_path; exported (and verified) when missing or altered."""
+    out_dir = _export_dir(cache_dir, model_path)
+    sidecar = out_dir / "model-int8.json"
+    path = out_dir / EXPORT_NAME
+    if path.exists() and sidecar.exists():
+        info = json.loads(sidecar.read_text())
+        if info.get("sha256") == _sha256(path):
+            return path, info
+        log.warning("cached int8 model %s does not match its recorded checksum: exporting it again", path)
+    return path, export_int8(model_path, out_dir)
+
+
+def _session(path: Path, threads: int = 0) -> Any:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _tokenizer(model_path: str, max_length: int) -> Any:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=max_length)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # pads to the longest text of each batch
+    return tokenizer
+
+
+class OnnxEmbedder:
+    """The packaged MiniLM as an int8 ONNX Runtime session; same name and dimension as the torch embedder."""
+
+    backend = "onnx-int8"
+
+    def __init__(self, spec: str, cache_dir: Path | None = None, threads: int = 0) -> None:
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError as exc:
+            raise ModelUnavailable("NEWSQA_BACKEND=onnx-int8 needs onnxruntime and onnx "
+                                   "(pip install 'newsqa[onnx]')") from exc
+        self.name = model_name(spec)
+        model_path = resolve_model_path(spec)
+        if not (Path(model_path) / "tokenizer.json").exists():
+            raise ModelUnavailable(f"the onnx-int8 backend needs a local model directory with tokenizer.json; "
+                                   f"'{spec}' is not one. Use NEWSQA_BACKEND=torch")
+        self.path, self.info = ensure_int8(model_path, cache_dir or default_cache_dir())
+        self.checksum = str(self.info["sha256"])
+        self._session = _session(self.path, threads)
+        self._tokenizer = _tokenizer(model_path, int(self.info.get("max_seq_length", 256)))
+        self.dim = int(self._session.get_outputs()[0].shape[-1] or 384)
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode_with(self._session, self._tokenizer, texts, batch_size)
+
+    @staticmethod
+    def _encode_with(session: Any, tokenizer: Any, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        # Batches of similar length waste little on padding: encode in length order, return in input order.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), 0), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            encodings = tokenizer.encode_batch([texts[i] for i in rows])
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            hidden = session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                        "token_type_ids": np.zeros_like(ids)})[0]
+            weights = mask[:, :, None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+            pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+            if out.shape[1] == 0:
+                out = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
+            out[rows] = pooled
+        return np.ascontiguousarray(out, dtype=np.float32)

@@ -1,0 +1,90 @@
+"""Exact vs approximate (IVF,SQ8) vector indexes: switching by size, filters, reconstruct, deletes, recall."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpus.article import Article
+from corpus.chunk import Chunker
+from index import vectors
+from index.reader import IndexReader
+from index.update import Writer
+from tests.conftest import FakeEmbedder
+
+
+def _clustered(n: int, dim: int = 64, clusters: int = 50, seed: int = 0) -> np.ndarray:
+    """Unit vectors around random centres: the structure real embeddings have (uniform noise has none)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, dim)).astype(np.float32)
+    x = centres[rng.integers(0, clusters, n)] + 0.6 * rng.standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_fit_to_size_switches_to_ivf_and_back_with_ids_filters_and_reconstruct(tmp_path: Path) -> None:
+    x = _clustered(6000)
+    ids = np.arange(10, 10 + len(x), dtype=np.int64) * 3  # sparse ids, as chunk ids become after deletes
+    flat = vectors.new_index(x.shape[1])
+    vectors.add(flat, ids, x)
+    assert vectors.fit_to_size(flat, 10_000, lambda: (ids, x)) is flat
+
+    ivf = vectors.fit_to_size(flat, 5000, lambda: (ids, x), nprobe=16)
+    assert vectors.is_approximate(ivf) and ivf.ntotal == len(x)
+    assert np.allclose(ivf.reconstruct(int(ids[7])), x[7], atol=0.02)  # SQ8: close, not equal
+
+    query = x[123]
+    scores, found = vectors.search(ivf, query, 10)
+    assert found[0] == ids[123] and scores[0] == pytest.approx(1.0, abs=0.02)
+
+    allowed = ids[::50]  # a filter that keeps 2 % of the vectors still returns k of them
+    _, found = vectors.search(ivf, query, 10, allowed, total=ivf.ntotal)
+    assert len([i for i in found if i >= 0]) == 10 and set(found) <= set(allowed.tolist())
+
+    vectors.remove(ivf, [int(ids[123])])
+    _, found = vectors.search(ivf, query, 10)
+    assert ids[123] not in found
+
+    vectors.save_vectors(ivf, tmp_path, 3)
+    loaded = vectors.load_vectors(tmp_path, 3)
+    assert vectors.is_approximate(loaded) and loaded.ntotal == len(x) - 1 and loaded.nprobe == 16
+    assert np.allclose(loaded.reconstruct(int(ids[8])), x[8], atol=0.02)
+
+    back = vectors.fit_to_size(loaded, 20_000, lambda: (ids, x))
+    assert not vectors.is_approximate(back) and back.ntotal == len(x)
+
+
+def test_ivf_recall_at_10_against_exact() -> None:
+    x = _clustered(20_200, seed=1)
+    x, queries = x[:20_000], x[20_000:]  # queries from the same distribution, not in the index
+    ids = np.arange(len(x), dtype=np.int64)
+    exact = vectors.new_index(x.shape[1])
+    vectors.add(exact, ids, x)
+    ivf = vectors.new_ivf_index(ids, x)
+    _, truth = exact.search(queries, 10)
+    _, approx = ivf.search(queries, 10)
+    recall = np.mean([len(set(a) & set(t)) / 10 for a, t in zip(approx, truth, strict=True)])
+    assert recall >= 0.95
+
+
+def test_writer_builds_an_ivf_index_past_the_threshold_and_reader_filters_it(tmp_path: Path,
+                                                                             fake_embedder: FakeEmbedder) -> None:
+    path = tmp_path / "index"
+    words = ["harbour", "crane", "ferry", "strike", "mayor", "election", "fire", "vaccine", "court", "budget"]
+    articles = [Article(id=f"a{i}", title=f"Story {i}", date=f"2024-0{1 + i % 9}-01", origin=f"t:{i}",
+                        text=f"The {words[i % 10]} story number {i} about {words[(i * 7) % 10]} and "
+                             f"{words[(i * 3) % 10]}. It ended on day {i}.") for i in range(120)]
+    with Writer(path, FakeEmbedder.name, Chunker(), lambda: fake_embedder, ann_threshold=100) as w:
+        w.ingest(articles)
+    reader = IndexReader(path)
+    assert vectors.is_approximate(reader._vectors) and reader._vectors.ntotal == 120
+    query = fake_embedder.encode(["The ferry story number 7"])[0]
+    hits = reader.search(query, 5)
+    assert len(hits) == 5
+    mask = reader.table.article == reader.table.article_names.index("a7")
+    assert [h[0] for h in reader.search(query, 5, mask)] == reader.table.ids[mask].tolist()
+    assert reader.cosine(query, hits[0][0]) == pytest.approx(hits[0][1], abs=0.02)
+
+    with Writer(path, FakeEmbedder.name, Chunker(), lambda: fake_embedder, ann_threshold=100) as w:
+        w.remove([f"a{i}" for i in range(80)])  # 40 left: below half the threshold, exact again
+    reader = IndexReader(path)
+    assert not vectors.is_approximate(reader._vectors) and reader._vectors.ntotal == 40
