@@ -1,9 +1,12 @@
-"""ONNX Runtime int8 embedder: a dynamically quantised export of the packaged sentence-transformers model.
+"""ONNX Runtime embedders: an int8 (dynamically quantised) and an fp32 export of the packaged model.
 
-Exported once from the local weights (torch.onnx, opset 17), quantised with onnxruntime's dynamic per-channel
-QInt8, checked against fp32 on a fixed sample (mean cosine >= MIN_COSINE, else ExportRejected) and cached under
-the cache directory with a sidecar JSON (sha256 of the file, the measured cosine, versions). A cached file whose
-checksum no longer matches its sidecar is exported again, never used.
+Exported once from the local weights (torch.onnx, opset 17); int8 is quantised with onnxruntime's dynamic
+per-channel QInt8. Every export is checked against torch fp32 on a fixed sample (mean cosine >= 0.98 for int8,
+>= 0.9999 for fp32, else ExportRejected) and cached under the cache directory with a sidecar JSON (sha256 of
+the file, the measured cosine, versions). A cached file whose checksum no longer matches its sidecar is
+exported again, never used.
+The fp32 export gives the torch backend's vectors (to float rounding) without importing torch: the server
+uses it for query embedding on a torch-built index, which is most of its start-up time otherwise.
 Tokenisation uses the model's own tokenizer.json (the tokenizers library); mean pooling and L2 normalisation
 follow the sentence-transformers pipeline of all-MiniLM-L6-v2.
 """
@@ -25,7 +28,9 @@ from index.embed import ModelUnavailable, model_name, resolve_model_path
 log = logging.getLogger(__name__)
 
 MIN_COSINE = 0.98
+MIN_COSINE_FP32 = 0.9999
 EXPORT_NAME = "model-int8.onnx"
+PRECISIONS = ("int8", "fp32")
 # Real-looking news sentences of varied length: what the cosine check runs on (fixed, so exports are comparable).
 SAMPLE = [
     "The city council voted 7-2 on Tuesday to approve the new budget, which raises property taxes by 3 percent.",
@@ -72,8 +77,8 @@ def _export_dir(cache_dir: Path, model_path: str) -> Path:
     return Path(cache_dir) / "onnx" / key
 
 
-def export_int8(model_path: str, out_dir: Path) -> dict[str, Any]:
-    """Export fp32 ONNX from local weights, quantise it to int8, verify it against torch, write file + sidecar."""
+def export_int8(model_path: str, out_dir: Path, precision: str = "int8") -> dict[str, Any]:
+    """Export ONNX from local weights (quantised to int8 unless fp32), verify it against torch, write it + sidecar."""
     import onnxruntime
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -93,7 +98,8 @@ def export_int8(model_path: str, out_dir: Path) -> dict[str, Any]:
                               token_type_ids=token_type_ids).last_hidden_state
 
     fp32 = out_dir / f"model-fp32.onnx.tmp-{os.getpid()}"
-    int8_tmp = out_dir / f"{EXPORT_NAME}.tmp-{os.getpid()}"
+    name = f"model-{precision}.onnx"
+    int8_tmp = out_dir / f"{name}.tmp-{os.getpid()}"
     dummy = st.tokenizer(["a sample sentence", "another"], padding=True, return_tensors="pt")
     try:
         with torch.no_grad():
@@ -108,7 +114,10 @@ def export_int8(model_path: str, out_dir: Path) -> dict[str, Any]:
         level = root.level
         root.setLevel(max(level, logging.WARNING))  # the quantiser logs every skipped tensor on the root logger
         try:
-            quantize_dynamic(str(fp32), str(int8_tmp), per_channel=True, weight_type=QuantType.QInt8)
+            if precision == "int8":
+                quantize_dynamic(str(fp32), str(int8_tmp), per_channel=True, weight_type=QuantType.QInt8)
+            else:
+                os.replace(fp32, int8_tmp)
         finally:
             root.setLevel(level)
         reference = st.encode(SAMPLE, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
@@ -116,36 +125,42 @@ def export_int8(model_path: str, out_dir: Path) -> dict[str, Any]:
                                               SAMPLE, 1)
         cosines = np.sum(reference * candidate, axis=1)
         mean_cosine = float(cosines.mean())
-        if mean_cosine < MIN_COSINE:
-            raise ExportRejected(f"int8 export of {model_path} has mean cosine {mean_cosine:.4f} to fp32 on "
-                                 f"{len(SAMPLE)} sample texts (minimum {MIN_COSINE}); not used. Use "
+        minimum = MIN_COSINE if precision == "int8" else MIN_COSINE_FP32
+        if mean_cosine < minimum:
+            raise ExportRejected(f"{precision} export of {model_path} has mean cosine {mean_cosine:.4f} to torch "
+                                 f"fp32 on {len(SAMPLE)} sample texts (minimum {minimum}); not used. Use "
                                  f"NEWSQA_BACKEND=torch")
-        final = out_dir / EXPORT_NAME
+        final = out_dir / name
         os.replace(int8_tmp, final)
-        info = {"file": EXPORT_NAME, "sha256": _sha256(final), "source": str(Path(model_path).resolve()),
+        info = {"file": name, "sha256": _sha256(final), "source": str(Path(model_path).resolve()),
                 "max_seq_length": int(st.max_seq_length), "mean_cosine_to_fp32": round(mean_cosine, 5),
                 "min_cosine_to_fp32": round(float(cosines.min()), 5), "sample_size": len(SAMPLE),
                 "onnxruntime": onnxruntime.__version__, "torch": torch.__version__,
-                "quantization": "dynamic, per-channel QInt8 weights"}
-        (out_dir / "model-int8.json").write_text(json.dumps(info, indent=2) + "\n")
-        log.info("exported int8 ONNX model to %s (mean cosine to fp32 %.4f)", final, mean_cosine)
+                "quantization": "dynamic, per-channel QInt8 weights" if precision == "int8" else "none (fp32)"}
+        (out_dir / f"model-{precision}.json").write_text(json.dumps(info, indent=2) + "\n")
+        log.info("exported %s ONNX model to %s (mean cosine to torch fp32 %.5f)", precision, final, mean_cosine)
         return info
     finally:
         fp32.unlink(missing_ok=True)
         int8_tmp.unlink(missing_ok=True)
 
 
-def ensure_int8(model_path: str, cache_dir: Path) -> tuple[Path, dict[str, Any]]:
-    """The cached, checksum-verified int8 export of model_path; exported (and verified) when missing or altered."""
+def is_cached(model_path: str, cache_dir: Path, precision: str) -> bool:
     out_dir = _export_dir(cache_dir, model_path)
-    sidecar = out_dir / "model-int8.json"
-    path = out_dir / EXPORT_NAME
+    return (out_dir / f"model-{precision}.onnx").exists() and (out_dir / f"model-{precision}.json").exists()
+
+
+def ensure_int8(model_path: str, cache_dir: Path, precision: str = "int8") -> tuple[Path, dict[str, Any]]:
+    """The cached, checksum-verified export of model_path; exported (and verified) when missing or altered."""
+    out_dir = _export_dir(cache_dir, model_path)
+    sidecar = out_dir / f"model-{precision}.json"
+    path = out_dir / f"model-{precision}.onnx"
     if path.exists() and sidecar.exists():
         info = json.loads(sidecar.read_text())
         if info.get("sha256") == _sha256(path):
             return path, info
         log.warning("cached int8 model %s does not match its recorded checksum: exporting it again", path)
-    return path, export_int8(model_path, out_dir)
+    return path, export_int8(model_path, out_dir, precision)
 
 
 def _session(path: Path, threads: int = 0) -> Any:
@@ -168,11 +183,17 @@ def _tokenizer(model_path: str, max_length: int) -> Any:
 
 
 class OnnxEmbedder:
-    """The packaged MiniLM as an int8 ONNX Runtime session; same name and dimension as the torch embedder."""
+    """The packaged MiniLM as an ONNX Runtime session; same name and dimension as the torch embedder.
 
-    backend = "onnx-int8"
+    precision int8 is the onnx-int8 backend; fp32 produces the torch backend's vectors (backend "torch").
+    """
 
-    def __init__(self, spec: str, cache_dir: Path | None = None, threads: int = 0) -> None:
+    def __init__(self, spec: str, cache_dir: Path | None = None, threads: int = 0, precision: str = "int8"
+                 ) -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        self.backend = "onnx-int8" if precision == "int8" else "torch"
+        self.precision = precision
         try:
             import onnxruntime  # noqa: F401
         except ImportError as exc:
@@ -183,8 +204,8 @@ class OnnxEmbedder:
         if not (Path(model_path) / "tokenizer.json").exists():
             raise ModelUnavailable(f"the onnx-int8 backend needs a local model directory with tokenizer.json; "
                                    f"'{spec}' is not one. Use NEWSQA_BACKEND=torch")
-        self.path, self.info = ensure_int8(model_path, cache_dir or default_cache_dir())
-        self.checksum = str(self.info["sha256"])
+        self.path, self.info = ensure_int8(model_path, cache_dir or default_cache_dir(), precision)
+        self.checksum = str(self.info["sha256"]) if precision == "int8" else ""
         self._session = _session(self.path, threads)
         self._tokenizer = _tokenizer(model_path, int(self.info.get("max_seq_length", 256)))
         self.dim = int(self._session.get_outputs()[0].shape[-1] or 384)
@@ -198,7 +219,7 @@ class OnnxEmbedder:
         """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self._encode_with(self._session, self._tokenizer, texts, 1)
+        return self._encode_with(self._session, self._tokenizer, texts, 1 if self.precision == "int8" else batch_size)
 
     @staticmethod
     def _encode_with(session: Any, tokenizer: Any, texts: Sequence[str], batch_size: int) -> np.ndarray:

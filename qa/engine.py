@@ -35,6 +35,24 @@ def _load_embedder(spec: str, backend: str = "torch", cache_dir: str = "") -> Em
     return SentenceTransformerEmbedder(spec)
 
 
+@cache
+def _load_query_embedder(spec: str, backend: str, cache_dir: str, onnx_fp32: bool) -> Embedder:
+    """For a torch-built index, the fp32 ONNX export when available: the same vectors without importing torch."""
+    if backend == "torch" and onnx_fp32:
+        import importlib.util
+
+        from index.embed import ModelUnavailable
+
+        if importlib.util.find_spec("onnxruntime") is not None:
+            from index.onnx_embed import ExportRejected, OnnxEmbedder
+
+            try:
+                return OnnxEmbedder(spec, Path(cache_dir) if cache_dir else None, precision="fp32")
+            except (ExportRejected, ModelUnavailable) as exc:
+                log.warning("fp32 ONNX query embedder unavailable (%s); using torch", exc)
+    return _load_embedder(spec, backend, cache_dir)
+
+
 def resolve_backend(settings: Settings) -> str:
     """The configured backend; with auto, the one the index was built with (torch for a new index)."""
     if settings.backend != "auto":
@@ -110,7 +128,8 @@ class Engine:
         reader.manifest.check_model(model_name(settings.model), str(settings.index_dir))
         backend = settings.backend if settings.backend != "auto" else reader.manifest.backend
         reader.manifest.check_backend(backend, str(settings.index_dir))
-        embedder = (get_embedder or embedder_factory(settings, backend))()
+        embedder = (get_embedder or (lambda: _load_query_embedder(settings.model, backend, settings.cache_dir,
+                                                                   bool(settings.onnx_queries))))()
         if backend_of(embedder) != backend:
             raise BackendMismatch(f"the query embedder runs the '{backend_of(embedder)}' backend but the index at "
                                   f"{settings.index_dir} was embedded with '{backend}'")

@@ -43,6 +43,7 @@ class Settings:
     cache_dir: str = ""  # where the int8 ONNX export is cached; "" = $XDG_CACHE_HOME/newsqa
     ann_threshold: int = 200_000  # past this many chunks the vector index is approximate (IVF,SQ8); 0 = never
     nprobe: int = 32  # IVF lists scanned per query (more = better recall, slower)
+    onnx_queries: int = 1  # a torch-built index embeds queries with the fp32 ONNX export (fast start); 0 = torch
 
     ENV = {
         "index_dir": "NEWSQA_INDEX", "model": "NEWSQA_MODEL", "chunk_tokens": "NEWSQA_CHUNK_TOKENS",
@@ -54,7 +55,7 @@ class Settings:
         "cors_origins": "NEWSQA_CORS_ORIGINS", "max_article_chars": "NEWSQA_MAX_ARTICLE_CHARS",
         "ingest_batch": "NEWSQA_INGEST_BATCH",
         "backend": "NEWSQA_BACKEND", "cache_dir": "NEWSQA_CACHE_DIR", "ann_threshold": "NEWSQA_ANN_THRESHOLD",
-        "nprobe": "NEWSQA_NPROBE",
+        "nprobe": "NEWSQA_NPROBE", "onnx_queries": "NEWSQA_ONNX_QUERIES",
     }
 
     @classmethod

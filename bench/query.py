@@ -1,0 +1,208 @@
+"""Query latency of the real server over HTTP, start-up time, server memory, and txtai's search for contrast.
+
+    .venv/bin/python bench/query.py [--index DIR] [--questions FILE] [--limit N] [--concurrency 1 8]
+                                    [--no-txtai] [--json OUT]
+
+Starts `newsqa serve` (uvicorn, its own process) on the index, records the time until it answers
+(/api/health ok, then a first /api/search), sends the dev questions (each as of its own date, as the eval
+does) to /api/search (k=10) and /api/ask at each concurrency, and reports p50/p95/p99 latency, throughput and
+the server's RSS. Then the same questions through txtai (Embeddings with method="external": the index's own
+stored vectors, queries embedded by the same model; no date filter, dense only), in-process, one at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data" / "realtimeqa"
+DEFAULT_INDEX = ROOT.parent / "eval" / "realtimeqa-full"
+
+
+def _post(url: str, body: dict[str, Any]) -> tuple[int, float]:
+    data = json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json"})
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(req, timeout=120) as response:
+            response.read()
+            status = response.status
+    except urllib.error.HTTPError as error:
+        error.read()
+        status = error.code
+    return status, (time.perf_counter() - started) * 1000
+
+
+def _rss_mb(pid: int) -> dict[str, float]:
+    out = {}
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            out[line.split(":")[0]] = round(int(line.split()[1]) / 1024, 1)
+    return out
+
+
+def _stats(latencies: list[float], wall: float, errors: int) -> dict[str, float]:
+    arr = np.array(latencies)
+    return {"requests": len(latencies), "errors": errors, "p50_ms": round(float(np.percentile(arr, 50)), 1),
+            "p95_ms": round(float(np.percentile(arr, 95)), 1), "p99_ms": round(float(np.percentile(arr, 99)), 1),
+            "throughput_per_s": round(len(latencies) / wall, 2)}
+
+
+def start_server(index_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], float, float]:
+    """The server process, seconds until /api/health says ok, seconds until a first search is answered."""
+    env = {**os.environ, "NEWSQA_INDEX": str(index_dir), "NEWSQA_PORT": str(port), "NEWSQA_LOG_LEVEL": "WARNING",
+           "NEWSQA_RATE_LIMIT": "0", "PYTHONPATH": str(ROOT)}
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "-q"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    ready = None
+    while time.perf_counter() - started < 300:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stdout.read().decode() if proc.stdout else ''}")
+        try:
+            with urllib.request.urlopen(base + "/api/health", timeout=5) as response:
+                if json.loads(response.read()).get("status") == "ok":
+                    ready = time.perf_counter() - started
+                    break
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.05)
+    if ready is None:
+        proc.kill()
+        raise RuntimeError("server not ready within 300 s")
+    status, _ = _post(base + "/api/search", {"query": "warm up", "k": 10})
+    first = time.perf_counter() - started
+    if status != 200:
+        raise RuntimeError(f"first search answered {status}")
+    return proc, ready, first
+
+
+def run_http(base: str, endpoint: str, questions: list[dict[str, Any]], concurrency: int) -> dict[str, float]:
+    def body(q: dict[str, Any]) -> dict[str, Any]:
+        if endpoint == "search":
+            return {"query": q["question"], "k": 10, "as_of": q["date"]}
+        return {"question": q["question"], "as_of": q["date"]}
+
+    url = f"{base}/api/{endpoint}"
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(lambda q: _post(url, body(q)), questions))
+    wall = time.perf_counter() - started
+    return _stats([ms for _, ms in results], wall, sum(1 for s, _ in results if s != 200))
+
+
+def run_txtai(index_dir: Path, questions: list[dict[str, Any]]) -> dict[str, Any]:
+    from txtai import Embeddings
+
+    from index import store
+    from index.embed import SentenceTransformerEmbedder
+
+    conn = store.connect(index_dir, readonly=True)
+    manifest = store.read_manifest(conn)
+    assert manifest is not None
+    ids, vecs = store.all_chunk_vectors(conn, manifest.dim)
+    embedder = SentenceTransformerEmbedder(manifest.model)
+
+    def transform(inputs: list[Any]) -> np.ndarray:
+        # Stored vectors pass through; query strings are embedded by the same model as ours.
+        texts = [x for x in inputs if isinstance(x, str)]
+        encoded = iter(embedder.encode(texts)) if texts else iter(())
+        return np.array([x if isinstance(x, np.ndarray) else next(encoded) for x in inputs], dtype=np.float32)
+
+    embeddings = Embeddings(method="external", transform=transform, backend="faiss")
+    started = time.perf_counter()
+    embeddings.index([(int(i), v, None) for i, v in zip(ids, vecs, strict=True)])
+    build = time.perf_counter() - started
+    for q in questions[:5]:
+        embeddings.search(q["question"], 10)
+    latencies = []
+    started = time.perf_counter()
+    for q in questions:
+        t0 = time.perf_counter()
+        embeddings.search(q["question"], 10)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    wall = time.perf_counter() - started
+    return {"vectors": int(len(ids)), "index_build_s": round(build, 2),
+            "faiss": embeddings.config.get("build", {}).get("settings", {}), **_stats(latencies, wall, 0)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index", type=Path, default=DEFAULT_INDEX)
+    parser.add_argument("--questions", type=Path, default=DATA / "questions.jsonl")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N questions (0 = all)")
+    parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 8])
+    parser.add_argument("--no-txtai", action="store_true")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "query.json")
+    args = parser.parse_args(argv)
+    for path in (args.index, args.questions):
+        if not path.exists():
+            print(f"bench/query.py: {path} not found (the evaluation data and the whole-corpus index live beside "
+                  "the repository). Pass --index / --questions.", file=sys.stderr)
+            return 2
+
+    from tests.service import free_port
+
+    questions = [json.loads(line) for line in open(args.questions) if line.strip()]
+    questions = questions[:args.limit] if args.limit else questions
+    port = args.port or free_port()
+    proc, ready, first = start_server(args.index, port)
+    rows: list[dict[str, Any]] = []
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for endpoint in ("search", "ask"):
+            run_http(base, endpoint, questions[:5], 1)  # warm-up
+            for concurrency in args.concurrency:
+                rows.append({"system": f"newsqa /api/{endpoint}", "concurrency": concurrency,
+                             **run_http(base, endpoint, questions, concurrency)})
+        memory = _rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+    txtai = None
+    if not args.no_txtai:
+        try:
+            txtai = run_txtai(args.index, questions)
+            rows.append({"system": "txtai search (dense, in-process)", "concurrency": 1,
+                         **{k: v for k, v in txtai.items() if k in ("requests", "errors", "p50_ms", "p95_ms",
+                                                                    "p99_ms", "throughput_per_s")}})
+        except ImportError:
+            print("txtai not installed (pip install 'newsqa[bench]'): its row is left out", file=sys.stderr)
+
+    print(f"server start-up: ready {ready:.2f}s, first search answered {first:.2f}s; RSS {memory}")
+    print(f"{'system':<36}{'conc.':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>8}{'errors':>8}")
+    for r in rows:
+        print(f"{r['system']:<36}{r['concurrency']:>6}{r['p50_ms']:>9}{r['p95_ms']:>9}{r['p99_ms']:>9}"
+              f"{r['throughput_per_s']:>8}{r['errors']:>8}")
+    result = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+              f"Python {platform.python_version()}", "index": str(args.index), "questions": len(questions),
+              "startup_ready_s": round(ready, 2), "startup_first_search_s": round(first, 2),
+              "server_memory_mb": memory, "rows": rows, "txtai": txtai}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
