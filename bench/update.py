@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="only the first N records (0 = all)")
     parser.add_argument("--new", type=int, default=50, help="articles added by the update")
     parser.add_argument("--backend", default="onnx-int8", choices=["torch", "onnx-int8"])
+    parser.add_argument("--keep", type=Path, help="copy the updated index here (e.g. to evaluate it)")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "update.json")
     args = parser.parse_args(argv)
     if not args.corpus.exists():
@@ -71,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         update = engine.ingest(settings, [new_file], get_embedder=get_embedder)
         update_seconds = time.perf_counter() - started
+        if args.keep:
+            import shutil
+
+            shutil.copytree(settings.index_dir, args.keep, dirs_exist_ok=True)
 
     result = {
         "corpus": str(args.corpus), "limit": args.limit, "backend": args.backend, "date": time.strftime("%Y-%m-%d"),

@@ -256,6 +256,8 @@ class IndexReader:
     def stats(self) -> dict[str, Any]:
         out = store.stats(self.conn)
         out["model"] = self.manifest.model
+        out["backend"] = self.manifest.backend
+        out["vector_index"] = "approximate (IVF,SQ8)" if vectors.is_approximate(self._vectors) else "exact (Flat)"
         out["generation"] = self.manifest.generation
         out["chunk_tokens"] = self.manifest.chunk_tokens
         out["index_bytes"] = sum(p.stat().st_size for p in self.index_dir.iterdir() if p.is_file())

@@ -92,3 +92,24 @@ def test_index_records_the_backend_and_refuses_a_mismatch(tmp_path: Path, onnx_c
 def test_unknown_backend_is_a_settings_error() -> None:
     with pytest.raises(ValueError, match="NEWSQA_BACKEND"):
         Settings.from_env({"NEWSQA_BACKEND": "tensorrt"}, index_dir=Path("/tmp/x"))
+
+
+def test_fp32_export_gives_torch_vectors_and_serves_a_torch_index(tmp_path: Path, onnx_cache: Path) -> None:
+    from index.embed import SentenceTransformerEmbedder
+    from qa.engine import Engine, ingest
+
+    fp32 = onnx_embed.OnnxEmbedder(DEFAULT_MODEL, onnx_cache, precision="fp32")
+    assert fp32.backend == "torch" and fp32.info["mean_cosine_to_fp32"] >= onnx_embed.MIN_COSINE_FP32
+    texts = ["The harbour board approved the crane contract on Monday.", "Who won the mayoral election?"]
+    assert np.all(np.sum(fp32.encode(texts) * SentenceTransformerEmbedder(DEFAULT_MODEL).encode(texts), axis=1)
+                  > 0.9999)
+
+    env = {"NEWSQA_CACHE_DIR": str(onnx_cache), "NEWSQA_ENTITIES": "0"}
+    settings = Settings.from_env(env, index_dir=tmp_path / "index")
+    ingest(settings, [demo_dir() / "articles.jsonl"])
+    assert json.loads((settings.index_dir / "manifest.json").read_text())["backend"] == "torch"
+    engine = Engine.open(settings)  # queries through onnxruntime fp32, no torch model needed
+    assert isinstance(engine.searcher.embedder, onnx_embed.OnnxEmbedder)
+    assert engine.searcher.search("How much will Lumora's Halo home hub cost?", k=3)
+    plain = Engine.open(Settings.from_env({**env, "NEWSQA_ONNX_QUERIES": "0"}, index_dir=settings.index_dir))
+    assert isinstance(plain.searcher.embedder, SentenceTransformerEmbedder)

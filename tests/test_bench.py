@@ -1,0 +1,76 @@
+"""Each benchmark script runs end to end on a tiny input (figures are not asserted: benches are not timed tests)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from corpus.demo import demo_dir
+from qa.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = demo_dir() / "articles.jsonl"
+
+pytestmark = pytest.mark.slow
+
+
+def _bench(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def onnx_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("NEWSQA_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "bench-onnx-cache"))
+
+
+def test_scale_bench_runs(tmp_path: Path) -> None:
+    scale = _bench("scale")
+
+    out = tmp_path / "scale.json"
+    assert scale.main(["--sizes", "3000", "--queries", "20", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["kind"].split()[0] for r in rows] == ["exact", "IVF64,SQ8"]
+    assert all(0 <= r["recall_at_10"] <= 1 for r in rows)
+
+
+def test_update_bench_runs(tmp_path: Path, onnx_env: None) -> None:
+    update = _bench("update")
+
+    out = tmp_path / "update.json"
+    assert update.main(["--corpus", str(DEMO), "--limit", "6", "--new", "2", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["articles"] == 6 and result["update_articles"] == 2 and result["update_embedded"] > 0
+
+
+def test_ingest_bench_runs(tmp_path: Path, onnx_env: None) -> None:
+    ingest = _bench("ingest")
+
+    out = tmp_path / "ingest.json"
+    assert ingest.main(["--corpus", str(DEMO), "--limit", "3", "--no-txtai", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["backend"] for r in rows] == ["torch", "onnx-int8"]
+    assert all(r["embedded_texts"] > 0 and r["raw_encode_passages_per_s"] > 0 for r in rows)
+
+
+def test_query_bench_runs(tmp_path: Path, demo_settings: Settings) -> None:
+    query = _bench("query")
+
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps({"question": q, "date": "2024-10-01"}) + "\n" for q in
+                                 ["How much will Lumora's Halo home hub cost?", "Who won the mayoral election?"]))
+    out = tmp_path / "query.json"
+    assert query.main(["--index", str(demo_settings.index_dir), "--questions", str(questions), "--concurrency",
+                       "1", "2", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["startup_ready_s"] > 0 and result["server_memory_mb"]["VmRSS"] > 0
+    assert all(r["errors"] == 0 for r in result["rows"])
+    assert {r["system"] for r in result["rows"]} >= {"newsqa /api/search", "newsqa /api/ask"}
