@@ -41,7 +41,7 @@ class Settings:
     ingest_batch: int = 5000  # articles read, cleaned and committed at a time: bounds ingest memory
     backend: str = "auto"  # torch | onnx-int8 | auto (an existing index's own backend; torch for a new one)
     cache_dir: str = ""  # where the int8 ONNX export is cached; "" = $XDG_CACHE_HOME/newsqa
-    ann_threshold: int = 200_000  # past this many chunks the vector index is approximate (IVF,SQ8); 0 = never
+    ann_threshold: int = 100_000  # past this many chunks the vector index is approximate (IVF,SQ8); 0 = never
     nprobe: int = 32  # IVF lists scanned per query (more = better recall, slower)
     onnx_queries: int = 1  # a torch-built index embeds queries with the fp32 ONNX export (fast start); 0 = torch
 
