@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-txtai", action="store_true")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "ingest.json")
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()  # other work on the machine skews every figure: recorded with them
     if not args.corpus.exists():
         print(f"bench/ingest.py: corpus not found at {args.corpus}. The evaluation data lives in ../shared/data "
               "beside the repository (CI has it; a clone alone does not). Pass --corpus FILE.", file=sys.stderr)
@@ -151,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['backend']}: {r['articles']} articles, {r['chunks']} chunks, {r['embedded_texts']} embedded; "
               f"stage shares {r['stage_share']}; re-ingest {r['reingest_seconds']}s")
     result = {"corpus": str(args.corpus), "limit": args.limit, "date": time.strftime("%Y-%m-%d"),
-              "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+              "load_average_1_5_15_before": [round(x, 2) for x in load_before],
+        "load_average_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
               "rows": rows, "txtai": txtai}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")

@@ -151,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "query.json")
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()  # other work on the machine skews every figure: recorded with them
     for path in (args.index, args.questions):
         if not path.exists():
             print(f"bench/query.py: {path} not found (the evaluation data and the whole-corpus index live beside "
@@ -194,7 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         print(f"{r['system']:<36}{r['concurrency']:>6}{r['p50_ms']:>9}{r['p95_ms']:>9}{r['p99_ms']:>9}"
               f"{r['throughput_per_s']:>8}{r['errors']:>8}")
-    result = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+    result = {"date": time.strftime("%Y-%m-%d"),
+              "load_average_1_5_15_before": [round(x, 2) for x in load_before],
+              "load_average_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
+              "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
               f"Python {platform.python_version()}", "index": str(args.index), "questions": len(questions),
               "startup_ready_s": round(ready, 2), "startup_first_search_s": round(first, 2),
               "server_memory_mb": memory, "rows": rows, "txtai": txtai}

@@ -171,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real", type=Path, help="an index directory: its stored vectors, dev questions as queries")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "scale.json")
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()  # other work on the machine skews every figure: recorded with them
 
     rows: list[dict[str, object]] = []
     if args.real:
@@ -192,7 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         print(f"{r['vectors']!s:<28}{r['kind']!s:<28}{r['build_s']:>9}{r['resident_mb']:>9}{r['file_mb']:>9}"
               f"{r['p50_ms']:>9}{r['p95_ms']:>9}{r['recall_at_10']:>11}")
-    result = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+    result = {"date": time.strftime("%Y-%m-%d"),
+              "load_average_1_5_15_before": [round(x, 2) for x in load_before],
+              "load_average_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
+              "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
               f"Python {platform.python_version()}", "queries": args.queries, "nprobe": args.nprobe,
               "dim": args.dim, "rows": rows}
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="copy the updated index here (e.g. to evaluate it)")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "update.json")
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()  # other work on the machine skews every figure: recorded with them
     if not args.corpus.exists():
         print(f"bench/update.py: corpus not found at {args.corpus}. The evaluation data lives in ../shared/data "
               "beside the repository (CI has it; a clone alone does not). Pass --corpus FILE.", file=sys.stderr)
@@ -79,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
 
     result = {
         "corpus": str(args.corpus), "limit": args.limit, "backend": args.backend, "date": time.strftime("%Y-%m-%d"),
+        "load_average_1_5_15_before": [round(x, 2) for x in load_before],
+        "load_average_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "articles": len(full.new), "chunks": full.chunks_added, "full_build_seconds": round(full_seconds, 2),
         "full_stage_seconds": {k: round(v, 2) for k, v in full.seconds.items()},
