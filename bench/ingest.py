@@ -153,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
               f"stage shares {r['stage_share']}; re-ingest {r['reingest_seconds']}s")
     result = {"corpus": str(args.corpus), "limit": args.limit, "date": time.strftime("%Y-%m-%d"),
               "load_average_1_5_15_before": [round(x, 2) for x in load_before],
-        "load_average_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+              "load_average_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
+              "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
               "rows": rows, "txtai": txtai}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")
