@@ -31,8 +31,8 @@ def new_index(dim: int) -> Any:
 
 
 def ivf_lists(n: int) -> int:
-    """Number of IVF lists for n vectors: about 2 sqrt(n), a power of two, at least 64 (2048 at 10^6)."""
-    return max(64, 1 << int(round(np.log2(2 * np.sqrt(max(n, 1))))))
+    """IVF lists for n vectors: about 2 sqrt(n) as a power of two (2048 at 10^6), at least 39 vectors per list."""
+    return max(1, min(1 << int(round(np.log2(2 * np.sqrt(max(n, 1))))), n // 39))
 
 
 def new_ivf_index(ids: np.ndarray, vecs: np.ndarray, nlist: int | None = None, nprobe: int = DEFAULT_NPROBE,
