@@ -1,8 +1,11 @@
-"""BM25 over chunks (bm25s; English stopwords, Snowball stemmer), saved per generation beside the vectors.
+"""BM25 (bm25s; English stopwords, Snowball stemmer), saved per generation beside the vectors.
 
-Exact names and rare words are where dense retrieval is weakest; BM25 catches them. bm25s has no incremental
-add, so each update re-indexes the stored chunk texts (seconds for tens of thousands of chunks) and writes the
-result under the next generation's name before the metadata commit, like the FAISS file.
+Two indexes: one over chunks (title + chunk text: which passage) and one over whole articles (title + the
+whole cleaned text: which article is about the question; on real news questions this finds the right article
+more often than the best chunk does). Exact names and rare words are where dense retrieval is weakest; BM25
+catches them. bm25s has no incremental add, so each update re-indexes the stored texts (seconds for tens of
+thousands of chunks) and writes the result under the next generation's name before the metadata commit, like
+the FAISS file.
 """
 
 from __future__ import annotations
@@ -47,8 +50,12 @@ def query_tokens(text: str) -> list[str]:
                           return_ids=False)[0]
 
 
+CHUNKS = "bm25"  # directory prefixes: bm25-<generation> (chunks), bm25a-<generation> (articles)
+ARTICLES = "bm25a"
+
+
 class Lexical:
-    """BM25 scores for every chunk; row i of the index is chunk ids[i]."""
+    """BM25 scores for every document; row i of the index is document ids[i] (chunk ids, or article ids)."""
 
     def __init__(self, model: Any, ids: np.ndarray) -> None:
         self.model = model
@@ -61,7 +68,7 @@ class Lexical:
         model = bm25s.BM25()
         if len(texts):
             model.index(tokenize(texts), show_progress=False)
-        return cls(model, np.asarray(ids, dtype=np.int64))
+        return cls(model, np.asarray(ids) if len(ids) else np.zeros(0, dtype=np.int64))
 
     def full_match_score(self, query: str) -> float:
         """BM25 score of a document of average length holding each known query word once: what a passage
@@ -78,7 +85,7 @@ class Lexical:
         return total / (1 + self.model.k1) if total else 1.0
 
     def scores(self, query: str) -> np.ndarray:
-        """BM25 score of each chunk (aligned with self.ids); zeros when no query word is known."""
+        """BM25 score of each document (aligned with self.ids); zeros when no query word is known."""
         if not len(self.ids):
             return np.zeros(0, dtype=np.float32)
         tokens = query_tokens(query)
@@ -89,12 +96,12 @@ class Lexical:
         return np.asarray(self.model.get_scores(known), dtype=np.float32)
 
 
-def lexical_path(index_dir: Path, generation: int) -> Path:
-    return Path(index_dir) / f"bm25-{generation}"
+def lexical_path(index_dir: Path, generation: int, kind: str = CHUNKS) -> Path:
+    return Path(index_dir) / f"{kind}-{generation}"
 
 
-def save_lexical(lexical: Lexical, index_dir: Path, generation: int) -> Path:
-    final = lexical_path(index_dir, generation)
+def save_lexical(lexical: Lexical, index_dir: Path, generation: int, kind: str = CHUNKS) -> Path:
+    final = lexical_path(index_dir, generation, kind)
     tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -109,18 +116,19 @@ def save_lexical(lexical: Lexical, index_dir: Path, generation: int) -> Path:
     return final
 
 
-def load_lexical(index_dir: Path, generation: int) -> Lexical:
+def load_lexical(index_dir: Path, generation: int, kind: str = CHUNKS) -> Lexical:
     import bm25s
 
-    path = lexical_path(index_dir, generation)
+    path = lexical_path(index_dir, generation, kind)
     ids = np.load(path / "ids.npy")
     model = bm25s.BM25.load(str(path), mmap=False, show_progress=False) if len(ids) else bm25s.BM25()
     return Lexical(model, ids)
 
 
 def remove_stale_lexical(index_dir: Path, keep: set[int]) -> None:
-    for path in Path(index_dir).glob("bm25-*"):
-        name = path.name.split(".tmp-")[0]
-        gen = name.removeprefix("bm25-")
-        if ".tmp-" in path.name or not gen.isdigit() or int(gen) not in keep:
-            shutil.rmtree(path, ignore_errors=True)
+    for kind in (CHUNKS, ARTICLES):
+        for path in Path(index_dir).glob(f"{kind}-*"):
+            name = path.name.split(".tmp-")[0]
+            gen = name.removeprefix(f"{kind}-")
+            if ".tmp-" in path.name or not gen.isdigit() or int(gen) not in keep:
+                shutil.rmtree(path, ignore_errors=True)

@@ -37,6 +37,21 @@ class ChunkTable:
         self.source = np.array([source_index.setdefault((r[3] or "").lower(), len(source_index)) for r in rows],
                                dtype=np.int32)
         self.source_names = list(source_index)
+        # chunks of article i (by its index in article_names): ids[order[bounds[i]:bounds[i + 1]]]
+        self.order = np.argsort(self.article, kind="stable")
+        self.bounds = np.searchsorted(self.article[self.order], np.arange(len(self.article_names) + 1))
+
+    def article_chunks(self, article: int) -> np.ndarray:
+        return self.ids[self.order[self.bounds[article]:self.bounds[article + 1]]]
+
+    def article_day(self, article: int) -> int:
+        return int(self.day[self.order[self.bounds[article]]])
+
+    def article_mask(self, chunk_mask: np.ndarray | None) -> np.ndarray:
+        """True for each article (by index in article_names) with a chunk the chunk mask allows."""
+        allowed = np.zeros(len(self.article_names), dtype=bool)
+        allowed[self.article if chunk_mask is None else self.article[chunk_mask]] = True
+        return allowed
 
     def day_of(self, chunk_id: int) -> int:
         i = int(np.searchsorted(self.ids, chunk_id))  # ids are sorted: chunk ids grow with insertion
@@ -88,6 +103,8 @@ class Generation:
     vectors: Any
     lexical: lexical.Lexical
     table: ChunkTable
+    article_lexical: lexical.Lexical
+    article_rows: np.ndarray  # row i of article_lexical -> its article's index in table (-1: no chunks)
 
 
 class IndexReader:
@@ -138,6 +155,14 @@ class IndexReader:
     @property
     def table(self) -> ChunkTable:
         return self.generation.table
+
+    @property
+    def article_lexical(self) -> lexical.Lexical:
+        return self.generation.article_lexical
+
+    @property
+    def article_rows(self) -> np.ndarray:
+        return self.generation.article_rows
 
     @property
     def _vectors(self) -> Any:
@@ -206,11 +231,22 @@ class IndexReader:
         except (FileNotFoundError, OSError, ValueError):
             log.warning("no BM25 index for generation %d; building it in memory", manifest.generation)
             bm25 = lexical.Lexical.build(*store.chunk_texts(self.conn))
+        try:
+            articles_bm25 = lexical.load_lexical(self.index_dir, manifest.generation, lexical.ARTICLES)
+        except (FileNotFoundError, OSError, ValueError):
+            # an index written before article-level BM25 existed: seconds to build from the stored texts
+            log.warning("no article BM25 index for generation %d; building it in memory", manifest.generation)
+            articles_bm25 = lexical.Lexical.build(*store.article_docs(self.conn))
         table = ChunkTable(store.chunk_table(self.conn))
         if len(bm25.ids) != len(table.ids) or not np.array_equal(bm25.ids, table.ids):
             raise IndexCorrupt(f"BM25 index and store disagree in {self.index_dir}. Run: newsqa rebuild "
                                f"--index {self.index_dir}")
-        return Generation(manifest, index, bm25, table)
+        position = {name: i for i, name in enumerate(table.article_names)}
+        rows = np.array([position.get(str(a), -1) for a in articles_bm25.ids], dtype=np.int64)
+        if len(set(rows.tolist()) - {-1}) != len(table.article_names):
+            raise IndexCorrupt(f"article BM25 index and store disagree in {self.index_dir}. Run: newsqa "
+                               f"rebuild --index {self.index_dir}")
+        return Generation(manifest, index, bm25, table, articles_bm25, rows)
 
     def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(chunk id, cosine) of the k nearest chunks; with a mask, among the chunks it allows."""
@@ -231,6 +267,22 @@ class IndexReader:
             return np.asarray(self._vectors.reconstruct(int(chunk_id)), dtype=np.float32)
         except RuntimeError:
             return np.zeros(self.manifest.dim, dtype=np.float32)
+
+    def cosines(self, query: np.ndarray, chunk_ids: np.ndarray) -> np.ndarray:
+        """Cosine of each chunk to the query (normalised vectors: inner product = cosine)."""
+        if not len(chunk_ids):
+            return np.zeros(0, dtype=np.float32)
+        return self._vectors.reconstruct_batch(np.asarray(chunk_ids, dtype=np.int64)) @ query
+
+    def article_scores(self, query: str) -> np.ndarray:
+        """Article-level BM25 score of each article, aligned with table.article_names."""
+        generation = self.generation  # one generation for both arrays
+        out = np.zeros(len(generation.table.article_names), dtype=np.float32)
+        scores = generation.article_lexical.scores(query)
+        if len(scores):
+            known = generation.article_rows >= 0
+            out[generation.article_rows[known]] = scores[known]
+        return out
 
     def cosine(self, query: np.ndarray, chunk_id: int) -> float:
         try:

@@ -141,6 +141,12 @@ def chunk_texts(conn: sqlite3.Connection) -> tuple[np.ndarray, list[str]]:
     return np.array([r[0] for r in rows], dtype=np.int64), [f"{r[1] or ''}\n{r[2]}" for r in rows]
 
 
+def article_docs(conn: sqlite3.Connection) -> tuple[np.ndarray, list[str]]:
+    """(article ids, title + whole text) of every article, the documents the article-level BM25 indexes."""
+    rows = conn.execute("SELECT id, title, text FROM articles ORDER BY id").fetchall()
+    return np.array([r[0] for r in rows], dtype=str), [f"{r[1] or ''}\n{r[2]}" for r in rows]
+
+
 def chunk_table(conn: sqlite3.Connection) -> list[tuple[int, str, str | None, str | None]]:
     """(chunk id, article id, date, source) of every chunk, for filters held in memory."""
     return conn.execute("SELECT c.id, c.article_id, a.date, a.source FROM chunks c "

@@ -310,6 +310,8 @@ class Writer:
             log.info("update: writing BM25 of generation %d", generation)
             bm25 = lexical.Lexical.build(*store.chunk_texts(self.conn))
             written = [lexical.save_lexical(bm25, self.index_dir, generation)]  # before the commit, as vectors
+            articles_bm25 = lexical.Lexical.build(*store.article_docs(self.conn))
+            written.append(lexical.save_lexical(articles_bm25, self.index_dir, generation, lexical.ARTICLES))
             report.seconds["bm25"] = time.perf_counter() - t3
             log.info("update: writing vectors of generation %d", generation)
             written.append(vectors.save_vectors(vec_index, self.index_dir, generation))  # see module doc

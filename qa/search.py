@@ -1,5 +1,10 @@
 """Passage retrieval: dense (MiniLM + FAISS) and BM25 fused, filtered by date/source/actor, weighted by time.
 
+Two levels. Article level (the default): articles are ranked by BM25 over their whole text fused with the
+cosine of their best chunk, and each article is represented by its best passage; a question is usually about
+one story, and the whole article says more about which story it is than any one passage. Chunk level: chunks
+are ranked directly (the retrievers' own rankings, kept for comparison and for RRF).
+
 News questions are about what had just happened when they were asked: with an as_of date, later articles do
 not exist, and a recency prior score x (1 + exp(-age_days / scale)) favours articles shortly before it.
 Explicit dates in the question ("in March 2021") become a date range instead.
@@ -21,9 +26,11 @@ from qa.timeparse import TimeIntent, parse_time
 
 Mode = Literal["hybrid", "dense", "bm25"]
 Fusion = Literal["rrf", "score"]
+Level = Literal["article", "chunk"]
 CANDIDATES = 100  # per retriever, before fusion
 RRF_K = 60
 BM25_SCALE = "max"  # "max": relative to the best hit of this query (measured best); "query": share of a full match
+ARTICLE_DENSE_WEIGHT = 0.5  # article level: weight of the best chunk's cosine (measured: 0.3-0.5 alike)
 NEAR_DUPLICATE = 0.95  # cosine between passages of two articles above which they are copies of one report
 
 
@@ -39,6 +46,7 @@ class Query:
     mode: Mode = "hybrid"
     time_aware: bool = True  # parse dates in the question and prefer recent articles
     fusion: Fusion | None = None  # None: the searcher's configured fusion
+    level: Level = "article"  # rank articles (each by its best passage) or chunks
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,8 @@ class Searcher:
     def _fused(self, q: Query, vector: Any, mask: np.ndarray | None
                ) -> tuple[dict[int, float], dict[str, dict[int, float]]]:
         """Fused score per chunk, and the retrievers' own scores ({"dense": ..., "bm25": ...})."""
+        if q.level == "article" and (q.fusion or self.fusion) == "score":
+            return self._by_article(q, vector, mask)
         dense: list[tuple[int, float]] = []
         lexical: list[tuple[int, float]] = []
         if q.mode in ("hybrid", "dense"):
@@ -147,6 +157,50 @@ class Searcher:
             fused[chunk_id] = w * max(cosine, 0.0) + (1 - w) * min(1.0, bm25.get(chunk_id, 0.0) / top_bm25)
         parts["dense"] = cosines
         return fused, parts
+
+    def _by_article(self, q: Query, vector: Any, mask: np.ndarray | None
+                    ) -> tuple[dict[int, float], dict[str, dict[int, float]]]:
+        """Article scores, each keyed by the article's best chunk: w x the best chunk's cosine + (1 - w) x the
+        article's BM25 over the best allowed article's. Candidates: the BM25 top articles and the articles of
+        the dense top chunks."""
+        table = self.reader.table
+        allowed = table.article_mask(mask)
+        bm25_articles = (np.where(allowed, self.reader.article_scores(q.text), 0.0) if q.mode != "dense"
+                         else np.zeros(len(allowed), dtype=np.float32))
+        top_articles = np.argpartition(-bm25_articles, min(CANDIDATES, len(allowed) - 1))[:CANDIDATES]
+        candidates = sorted({int(a) for a in top_articles if bm25_articles[a] > 0})
+        if q.mode != "bm25" and vector is not None:
+            dense = self.reader.search(vector, CANDIDATES, mask)
+            positions = np.searchsorted(table.ids, [c for c, _ in dense])
+            candidates = sorted(set(candidates) | {int(a) for a in table.article[positions]})
+        groups = [table.article_chunks(a) for a in candidates]
+        if mask is not None:
+            groups = [g[mask[np.searchsorted(table.ids, g)]] for g in groups]
+        all_ids = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
+        w = ARTICLE_DENSE_WEIGHT if q.mode == "hybrid" else (1.0 if q.mode == "dense" else 0.0)
+        all_cos = (self.reader.cosines(vector, all_ids) if vector is not None and w > 0
+                   else np.zeros(len(all_ids), dtype=np.float32))
+        if q.mode != "dense":
+            chunk_bm25 = self.reader.lexical.scores(q.text)
+            all_bm25 = chunk_bm25[np.searchsorted(table.ids, all_ids)] if len(chunk_bm25) else np.zeros(len(all_ids))
+        else:
+            all_bm25 = np.zeros(len(all_ids), dtype=np.float32)
+        top_chunk_bm25 = float(all_bm25.max()) if len(all_bm25) and all_bm25.max() > 0 else 1.0
+        top_bm25 = float(bm25_articles.max()) or 1.0
+        scored: dict[int, float] = {}
+        lexical: dict[int, float] = {}
+        start = 0
+        for article, group in zip(candidates, groups, strict=True):
+            cos, lex = all_cos[start:start + len(group)], all_bm25[start:start + len(group)]
+            start += len(group)
+            if not len(group):
+                continue
+            # the article's passage: the chunk that best matches the question, by the same fusion
+            best = int(np.argmax(w * cos + (1 - w) * lex / top_chunk_bm25))
+            chunk_id = int(group[best])
+            scored[chunk_id] = w * max(float(cos.max()), 0.0) + (1 - w) * float(bm25_articles[article]) / top_bm25
+            lexical[chunk_id] = float(lex[best])
+        return scored, {"dense": dict(zip(all_ids.tolist(), all_cos.tolist(), strict=True)), "bm25": lexical}
 
     def _recency(self, scored: dict[int, float], as_of: dt.date | None, intent: TimeIntent) -> None:
         if intent.phrase and not intent.recent:
