@@ -34,6 +34,15 @@ def terms(text: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS and len(w) > 1]
 
 
+def focus_sentence(question: str) -> str:
+    """The asking sentence of a question that first gives background; the whole question otherwise."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", question.strip()) if s]
+    if len(sentences) < 2:
+        return question
+    asking = [s for s in sentences if s.endswith("?")]
+    return asking[-1] if asking else sentences[-1]
+
+
 def names(text: str) -> set[str]:
     """Lower-cased capitalised words that do not start a sentence: a cheap stand-in for named entities."""
     out = set()
