@@ -1,6 +1,6 @@
 """Choose the fusion by measurement: retrieval metrics on the dev questions for each fusion and weight.
 
-    .venv/bin/python bench/fusion.py --index DIR [--questions FILE] [--json OUT]
+    .venv/bin/python bench/fusion.py --index DIR [--questions FILE] [--json OUT] [--level article|chunk|both]
 
 DIR is an index of the RealTime QA corpus (newsqa eval builds one: see its first output line).
 Every configuration answers as of each question's date, on the same index, in one run.
@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, required=True)
     parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "fusion.json")
+    parser.add_argument("--level", choices=("article", "chunk", "both"), default="both")
     args = parser.parse_args(argv)
     if not args.questions.exists():
         print(f"bench/fusion.py: {args.questions} not found (../shared/data is beside the repository in CI only)",
@@ -38,15 +39,24 @@ def main(argv: list[str] | None = None) -> int:
     engine = Engine.open(Settings.from_env({}, index_dir=args.index))
     questions = load_questions(args.questions)
     rows = []
-    configs: list[tuple[str, str, float, str]] = [("rrf", "rrf", 0.0, "query")]
-    for scale in ("query", "max"):
-        for weight in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
-            configs.append((f"score-{scale} w={weight}", "score", weight, scale))
-    for name, fusion, weight, scale in configs:
+    configs: list[tuple[str, str, float, str, str]] = []
+    if args.level in ("chunk", "both"):
+        configs.append(("rrf", "rrf", 0.0, "query", "chunk"))
+        for scale in ("query", "max"):
+            for weight in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+                configs.append((f"score-{scale} w={weight}", "score", weight, scale, "chunk"))
+    if args.level in ("article", "both"):
+        # articles: BM25 over the whole article scaled by the best allowed article, cosine of the best chunk
+        for weight in (0.3, 0.4, 0.5, 0.6, 0.7):
+            configs.append((f"article w={weight}", "score", weight, "max", "article"))
+    default_article_weight = search.ARTICLE_DENSE_WEIGHT
+    for name, fusion, weight, scale, level in configs:
         engine.searcher.fusion, engine.searcher.dense_weight = fusion, weight  # type: ignore[assignment]
         search.BM25_SCALE = scale
+        search.ARTICLE_DENSE_WEIGHT = weight if level == "article" else default_article_weight
         started = time.perf_counter()
-        metrics = retrieval_metrics(engine.searcher, questions, {"mode": "hybrid", "time_aware": True}, True)
+        metrics = retrieval_metrics(engine.searcher, questions,
+                                    {"mode": "hybrid", "time_aware": True, "level": level}, True)
         rows.append({"config": name, **metrics, "seconds": round(time.perf_counter() - started, 1)})
         print(f"{name:<22} Hits@1 {metrics['hits@1']:.3f}  Hits@4 {metrics['hits@4']:.3f}  "
               f"Hits@10 {metrics['hits@10']:.3f}  MRR@10 {metrics['mrr@10']:.3f}", flush=True)

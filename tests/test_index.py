@@ -154,3 +154,41 @@ def test_ingest_in_batches_commits_each_and_logs_one_run(tmp_path: Path, fake_em
 
     again = ingest(settings, [demo_dir()], get_embedder=lambda: fake_embedder)
     assert again.unchanged == 37 and again.generation == 4  # nothing to commit
+
+
+def test_article_bm25_is_saved_per_generation_and_follows_updates(tmp_path: Path,
+                                                                  fake_embedder: FakeEmbedder) -> None:
+    from index import lexical
+
+    path = tmp_path / "index"
+    with _writer(path, fake_embedder) as w:
+        w.ingest(_articles(3))
+    with _writer(path, fake_embedder) as w:
+        w.ingest([Article(id="a1", text="The lighthouse keeper retired after forty years.", title="Keeper retires",
+                          date="2024-02-02", origin="test:changed")])
+    reader = IndexReader(path)
+    generation = reader.manifest.generation
+    assert lexical.lexical_path(path, generation, lexical.ARTICLES).is_dir()
+    assert not lexical.lexical_path(path, generation - 2, lexical.ARTICLES).exists()  # stale ones go
+    assert sorted(reader.article_lexical.ids.tolist()) == ["a0", "a1", "a2"]
+    scores = reader.article_scores("lighthouse keeper")
+    names = reader.table.article_names
+    assert names[int(np.argmax(scores))] == "a1" and scores[names.index("a0")] == 0
+    saved = lexical.load_lexical(path, generation, lexical.ARTICLES)  # save -> load round trip
+    assert saved.ids.tolist() == reader.article_lexical.ids.tolist()
+    assert np.allclose(saved.scores("crane contract"), reader.article_lexical.scores("crane contract"))
+
+
+def test_index_without_article_bm25_builds_it_in_memory(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    import shutil
+
+    from index import lexical
+
+    path = tmp_path / "index"
+    with _writer(path, fake_embedder) as w:
+        w.ingest(_articles(2))
+    generation = IndexReader(path).manifest.generation
+    shutil.rmtree(lexical.lexical_path(path, generation, lexical.ARTICLES))  # as written before it existed
+    reader = IndexReader(path)
+    assert sorted(reader.article_lexical.ids.tolist()) == ["a0", "a1"]
+    assert reader.article_scores("crane").max() > 0

@@ -89,6 +89,8 @@ def test_date_phrases_become_filters(small_engine: Engine) -> None:
     intent = parse_time("What happened on September 21, 2019?")
     assert intent.since == dt.date(2019, 9, 20) and intent.until == dt.date(2019, 9, 28)
     assert parse_time("What did she say last year?", dt.date(2022, 6, 1)).since == dt.date(2021, 1, 1)
+    rolling = parse_time("How many books were banned over the last year?", dt.date(2022, 6, 1))
+    assert (rolling.since, rolling.until) == (dt.date(2021, 6, 1), dt.date(2022, 6, 1))  # not calendar 2021
 
 
 def test_explicit_filters(small_engine: Engine) -> None:
@@ -105,3 +107,38 @@ def test_actor_filter_and_aliases(small_engine: Engine) -> None:
     assert top[0] == "actor-full"
     entities = small_engine.reader.entities(["actor-full"])["actor-full"]
     assert ("Mukhtar Ablyazov", "PERSON") in [(e.name, e.label) for e in entities]
+
+
+LONG = [
+    # one story told over several chunks: no single chunk holds all the question's words
+    _article("story", "2024-03-05", "Harbour plan",
+             " ".join(["The Valdora harbour board met on Tuesday to discuss its long-term plans."] * 12
+                      + ["Engineers said dredging of the channel would start in the spring."] * 12)),
+    _article("mention", "2024-03-05", "Council notes",
+             "The Valdora council also discussed parking fees, bins and a new bus timetable."),
+]
+
+
+@pytest.fixture(scope="module")
+def long_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    settings = Settings.from_env({}, index_dir=tmp_path_factory.mktemp("articles") / "index")
+    with Writer(settings.index_dir, "sentence-transformers/all-MiniLM-L6-v2", Chunker(),
+                embedder_factory(settings)) as writer:
+        writer.ingest(LONG)
+    return Engine.open(settings)
+
+
+def test_article_level_ranks_articles_once_each_by_their_best_passage(long_engine: Engine) -> None:
+    assert long_engine.reader.manifest.chunks >= 3  # the story spans several chunks
+    hits = long_engine.searcher.search(Query("When will Valdora harbour dredging start?", k=5))
+    assert [h.article_id for h in hits] == ["story", "mention"]
+    assert "dredging" in hits[0].text  # the passage that answers, not the first chunk
+    chunks = long_engine.searcher.search(Query("When will Valdora harbour dredging start?", k=5, level="chunk"))
+    assert len(chunks) > 2 and {h.article_id for h in chunks} == {"story", "mention"}
+
+
+def test_eval_baseline_is_article_level_bm25_with_time() -> None:
+    from qa.evaluate import SYSTEMS
+
+    assert SYSTEMS["bm25+time"] == {"mode": "bm25", "time_aware": True, "level": "article"}
+    assert SYSTEMS["bm25"]["level"] == SYSTEMS["dense"]["level"] == "chunk"
