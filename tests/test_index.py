@@ -169,6 +169,7 @@ def test_article_bm25_is_saved_per_generation_and_follows_updates(tmp_path: Path
     reader = IndexReader(path)
     generation = reader.manifest.generation
     assert lexical.lexical_path(path, generation, lexical.ARTICLES).is_dir()
+    assert any(name.startswith(f"bm25a-{generation}/") for name in reader.manifest.files)  # checksummed
     assert not lexical.lexical_path(path, generation - 2, lexical.ARTICLES).exists()  # stale ones go
     assert sorted(reader.article_lexical.ids.tolist()) == ["a0", "a1", "a2"]
     scores = reader.article_scores("lighthouse keeper")
@@ -189,6 +190,13 @@ def test_index_without_article_bm25_builds_it_in_memory(tmp_path: Path, fake_emb
         w.ingest(_articles(2))
     generation = IndexReader(path).manifest.generation
     shutil.rmtree(lexical.lexical_path(path, generation, lexical.ARTICLES))  # as written before it existed
+    conn = store.connect(path)
+    manifest = store.read_manifest(conn)
+    assert manifest is not None
+    kept = {name: digest for name, digest in manifest.files.items() if not name.startswith(lexical.ARTICLES)}
+    store.write_manifest(conn, dataclasses.replace(manifest, files=kept))
+    conn.commit()
+    conn.close()
     reader = IndexReader(path)
     assert sorted(reader.article_lexical.ids.tolist()) == ["a0", "a1"]
     assert reader.article_scores("crane").max() > 0
