@@ -272,7 +272,10 @@ class IndexReader:
         """Cosine of each chunk to the query (normalised vectors: inner product = cosine)."""
         if not len(chunk_ids):
             return np.zeros(0, dtype=np.float32)
-        return self._vectors.reconstruct_batch(np.asarray(chunk_ids, dtype=np.int64)) @ query
+        try:
+            return self._vectors.reconstruct_batch(np.asarray(chunk_ids, dtype=np.int64)) @ query
+        except RuntimeError:  # an index kind without batch reconstruction: one at a time
+            return np.array([self.cosine(query, int(c)) for c in chunk_ids], dtype=np.float32)
 
     def article_scores(self, query: str) -> np.ndarray:
         """Article-level BM25 score of each article, aligned with table.article_names."""
