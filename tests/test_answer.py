@@ -102,6 +102,6 @@ def test_quiz_question_answer_goes_past_the_restatement(court_engine) -> None:  
     answer = court_engine.answerer.answer(
         "Ana Ruiz made history this week, becoming the first woman to sit on the Valdora high court. "
         "Whose seat is she taking?")
-    # The sentence restating the question's background scores best here (see README: known limits); the
+    # The sentence restating the question's background still scores best here (a known limit); the
     # sentence naming whose seat it was must still be quoted, not cut off behind it.
     assert any("Tomas Berg" in c.quote for c in answer.citations)
