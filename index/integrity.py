@@ -10,8 +10,6 @@ from pathlib import Path
 
 from index.manifest import IndexCorrupt
 
-_CHUNK = 1 << 20
-
 
 def digest(path: Path) -> str:
     with open(path, "rb") as handle:
