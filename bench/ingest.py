@@ -12,9 +12,7 @@ re-ingest of the same file. Then txtai (`Embeddings(path=<the same model directo
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -23,6 +21,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.common import conditions, write_json  # noqa: E402 - after the path is set
+
 DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "realtimeqa" / "corpus-small.jsonl"
 
 
@@ -151,14 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         print(f"{r['backend']}: {r['articles']} articles, {r['chunks']} chunks, {r['embedded_texts']} embedded; "
               f"stage shares {r['stage_share']}; re-ingest {r['reingest_seconds']}s")
-    result = {"corpus": str(args.corpus), "limit": args.limit, "date": time.strftime("%Y-%m-%d"),
-              "load_average_1_5_15_before": [round(x, 2) for x in load_before],
-              "load_average_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
-              "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-              "rows": rows, "txtai": txtai}
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.json}")
+    result = {"corpus": str(args.corpus), "limit": args.limit, **conditions(load_before), "rows": rows,
+              "txtai": txtai}
+    write_json(args.json, result)
     return 0
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -29,6 +28,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.common import conditions, write_json  # noqa: E402 - after the path is set
+
 DATA = ROOT.parent / "shared" / "data" / "realtimeqa"
 DEFAULT_INDEX = ROOT.parent / "eval" / "realtimeqa-full"
 
@@ -195,16 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         print(f"{r['system']:<36}{r['concurrency']:>6}{r['p50_ms']:>9}{r['p95_ms']:>9}{r['p99_ms']:>9}"
               f"{r['throughput_per_s']:>8}{r['errors']:>8}")
-    result = {"date": time.strftime("%Y-%m-%d"),
-              "load_average_1_5_15_before": [round(x, 2) for x in load_before],
-              "load_average_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
-              "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-              f"Python {platform.python_version()}", "index": str(args.index), "questions": len(questions),
+    result = {**conditions(load_before), "index": str(args.index), "questions": len(questions),
               "startup_ready_s": round(ready, 2), "startup_first_search_s": round(first, 2),
               "server_memory_mb": memory, "rows": rows, "txtai": txtai}
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.json}")
+    write_json(args.json, result)
     return 0
 
 

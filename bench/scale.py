@@ -16,7 +16,6 @@ import argparse
 import gc
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -26,6 +25,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.common import conditions, write_json  # noqa: E402 - after the path is set
+
 QUESTIONS = ROOT.parent / "shared" / "data" / "realtimeqa" / "questions.jsonl"
 
 
@@ -193,15 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         print(f"{r['vectors']!s:<28}{r['kind']!s:<28}{r['build_s']:>9}{r['resident_mb']:>9}{r['file_mb']:>9}"
               f"{r['p50_ms']:>9}{r['p95_ms']:>9}{r['recall_at_10']:>11}")
-    result = {"date": time.strftime("%Y-%m-%d"),
-              "load_average_1_5_15_before": [round(x, 2) for x in load_before],
-              "load_average_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
-              "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-              f"Python {platform.python_version()}", "queries": args.queries, "nprobe": args.nprobe,
+    result = {**conditions(load_before), "queries": args.queries, "nprobe": args.nprobe,
               "dim": args.dim, "rows": rows}
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.json}")
+    write_json(args.json, result)
     _plot(rows, args.json.with_suffix(".png"))
     return 0
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -23,6 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.common import conditions, write_json  # noqa: E402 - after the path is set
+
 DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "realtimeqa" / "corpus-small.jsonl"
 
 
@@ -79,10 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copytree(settings.index_dir, args.keep, dirs_exist_ok=True)
 
     result = {
-        "corpus": str(args.corpus), "limit": args.limit, "backend": args.backend, "date": time.strftime("%Y-%m-%d"),
-        "load_average_1_5_15_before": [round(x, 2) for x in load_before],
-        "load_average_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "corpus": str(args.corpus), "limit": args.limit, "backend": args.backend, **conditions(load_before),
         "articles": len(full.new), "chunks": full.chunks_added, "full_build_seconds": round(full_seconds, 2),
         "full_stage_seconds": {k: round(v, 2) for k, v in full.seconds.items()},
         "update_articles": len(update.new), "update_removed_first": len(removed.removed),
@@ -97,9 +95,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{update_seconds:>10.2f}")
     print(f"ratio update/full: {result['ratio_update_to_full']:.2%}  ({args.backend} backend)")
     print(f"update stages (s): {result['update_stage_seconds']}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.json}")
+    write_json(args.json, result)
     return 0
 
 
