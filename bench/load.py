@@ -17,8 +17,6 @@ import http.client
 import json
 import os
 import platform
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -27,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.common import Server  # noqa: E402 - after the path is set
+
 DEFAULT_QUESTIONS = ROOT / "tests" / "data" / "demo_questions.jsonl"
 ENDPOINTS = ("/api/ask", "/api/search")
 
@@ -101,43 +102,6 @@ def load_questions(path: Path) -> list[str]:
     return [q for q in questions if q]
 
 
-class LocalServer:
-    """`newsqa serve` on a free loopback port, with the rate limit off (one client address sends everything)."""
-
-    def __init__(self, index: Path | None, demo: bool) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "NEWSQA_PORT": str(port), "NEWSQA_HOST": "127.0.0.1", "NEWSQA_RATE_LIMIT": "0",
-               "NEWSQA_LOG_LEVEL": "WARNING"}
-        if index:
-            env["NEWSQA_INDEX"] = str(index)
-        cmd = [sys.executable, "-m", "cli", "serve", "-q", *(["--demo"] if demo else [])]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.time() + 300
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("server exited: " + (self.proc.stderr.read().decode() if self.proc.stderr else ""))
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/api/health")
-                if b'"ok"' in conn.getresponse().read():
-                    return
-            except OSError:
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise RuntimeError("server did not become ready in 300 s")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
 def print_table(result: dict[str, Any]) -> None:
     print(f"{result['clients']} clients for {result['duration_s']} s: {result['requests']} requests, "
           f"{result['errors']} errors, {result['throughput_rps']} requests/s")
@@ -164,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--duration must be in (0, 60] seconds: this is a bounded test")
     if args.url and urllib.parse.urlsplit(args.url).hostname not in ("127.0.0.1", "localhost", "::1"):
         parser.error("--url must be a loopback address: never load-test someone else's server")
-    server = None if args.url else LocalServer(args.index, args.demo)
+    server = None if args.url else Server(args.index, demo=args.demo)
     try:
         result = run_load(args.url or server.url, load_questions(args.questions), args.clients, args.duration)
     finally:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 import urllib.error
@@ -28,7 +27,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.common import conditions, write_json  # noqa: E402 - after the path is set
+from bench.common import Server, conditions, write_json  # noqa: E402 - after the path is set
 
 DATA = ROOT.parent / "shared" / "data" / "realtimeqa"
 DEFAULT_INDEX = ROOT.parent / "eval" / "realtimeqa-full"
@@ -61,36 +60,6 @@ def _stats(latencies: list[float], wall: float, errors: int) -> dict[str, float]
     return {"requests": len(latencies), "errors": errors, "p50_ms": round(float(np.percentile(arr, 50)), 1),
             "p95_ms": round(float(np.percentile(arr, 95)), 1), "p99_ms": round(float(np.percentile(arr, 99)), 1),
             "throughput_per_s": round(len(latencies) / wall, 2)}
-
-
-def start_server(index_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], float, float]:
-    """The server process, seconds until /api/health says ok, seconds until a first search is answered."""
-    env = {**os.environ, "NEWSQA_INDEX": str(index_dir), "NEWSQA_PORT": str(port), "NEWSQA_LOG_LEVEL": "WARNING",
-           "NEWSQA_RATE_LIMIT": "0", "PYTHONPATH": str(ROOT)}
-    started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "-q"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    ready = None
-    while time.perf_counter() - started < 300:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stdout.read().decode() if proc.stdout else ''}")
-        try:
-            with urllib.request.urlopen(base + "/api/health", timeout=5) as response:
-                if json.loads(response.read()).get("status") == "ok":
-                    ready = time.perf_counter() - started
-                    break
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.05)
-    if ready is None:
-        proc.kill()
-        raise RuntimeError("server not ready within 300 s")
-    status, _ = _post(base + "/api/search", {"query": "warm up", "k": 10})
-    first = time.perf_counter() - started
-    if status != 200:
-        raise RuntimeError(f"first search answered {status}")
-    return proc, ready, first
 
 
 def run_http(base: str, endpoint: str, questions: list[dict[str, Any]], concurrency: int) -> dict[str, float]:
@@ -159,27 +128,24 @@ def main(argv: list[str] | None = None) -> int:
                   "the repository). Pass --index / --questions.", file=sys.stderr)
             return 2
 
-    from tests.service import free_port
-
     questions = [json.loads(line) for line in open(args.questions) if line.strip()]
     questions = questions[:args.limit] if args.limit else questions
-    port = args.port or free_port()
-    proc, ready, first = start_server(args.index, port)
+    server = Server(args.index, port=args.port)
     rows: list[dict[str, Any]] = []
     try:
-        base = f"http://127.0.0.1:{port}"
+        base, ready = server.url, server.ready_s
+        status, _ = _post(base + "/api/search", {"query": "warm up", "k": 10})
+        first = time.perf_counter() - server.started  # until a first search is answered
+        if status != 200:
+            raise RuntimeError(f"first search answered {status}")
         for endpoint in ("search", "ask"):
             run_http(base, endpoint, questions[:5], 1)  # warm-up
             for concurrency in args.concurrency:
                 rows.append({"system": f"newsqa /api/{endpoint}", "concurrency": concurrency,
                              **run_http(base, endpoint, questions, concurrency)})
-        memory = _rss_mb(proc.pid)
+        memory = _rss_mb(server.proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        server.stop()
 
     txtai = None
     if not args.no_txtai:
