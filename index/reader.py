@@ -57,6 +57,13 @@ class ChunkTable:
         i = int(np.searchsorted(self.ids, chunk_id))  # ids are sorted: chunk ids grow with insertion
         return int(self.day[i]) if i < len(self.ids) and self.ids[i] == chunk_id else UNDATED
 
+    def days_of(self, chunk_ids: np.ndarray) -> np.ndarray:
+        """day_of for many chunks at once."""
+        if not len(self.ids):
+            return np.full(len(chunk_ids), UNDATED, dtype=np.int32)
+        rows = np.minimum(np.searchsorted(self.ids, chunk_ids), len(self.ids) - 1)
+        return np.where(self.ids[rows] == chunk_ids, self.day[rows], UNDATED)
+
     def mask(self, since: dt.date | None = None, until: dt.date | None = None, sources: list[str] | None = None,
              articles: set[str] | None = None) -> np.ndarray | None:
         """True where a chunk passes every filter; None when there are no filters."""
@@ -105,6 +112,7 @@ class Generation:
     table: ChunkTable
     article_lexical: lexical.Lexical
     article_rows: np.ndarray  # row i of article_lexical -> its article's index in table (-1: no chunks)
+    matrix: np.ndarray | None = None  # exact index: row i is the vector of table.ids[i]; None when approximate
 
 
 class IndexReader:
@@ -246,14 +254,36 @@ class IndexReader:
         if len(set(rows.tolist()) - {-1}) != len(table.article_names):
             raise IndexCorrupt(f"article BM25 index and store disagree in {self.index_dir}. Run: newsqa "
                                f"rebuild --index {self.index_dir}")
-        return Generation(manifest, index, bm25, table, articles_bm25, rows)
+        return Generation(manifest, index, bm25, table, articles_bm25, rows, vectors.flat_matrix(index, table.ids))
 
-    def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """(chunk id, cosine) of the k nearest chunks; with a mask, among the chunks it allows."""
-        index = self._vectors
+    @property
+    def exact(self) -> bool:
+        """The vectors are in memory as a matrix (exact index): all_cosines is available."""
+        return self.generation.matrix is not None
+
+    def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None,
+               all_cosines: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(chunk id, cosine) of the k nearest chunks; with a mask, among the chunks it allows.
+
+        all_cosines: this query's all_cosines(), when the caller has it already.
+        """
+        generation = self.generation
+        if generation.matrix is not None:
+            # exact index: one product over the vectors in memory beats FAISS with an id selector (which
+            # builds a hash set of every allowed id per query)
+            scores = self.all_cosines(query) if all_cosines is None else all_cosines
+            if mask is not None:
+                scores = np.where(mask, scores, -np.inf)
+            k = min(k, int(np.count_nonzero(np.isfinite(scores))))
+            if k <= 0:
+                return []
+            top = np.argpartition(-scores, k - 1)[:k]
+            top = top[np.argsort(-scores[top], kind="stable")]
+            return [(int(generation.table.ids[i]), float(scores[i])) for i in top]
+        index = generation.vectors
         allowed = None
         if mask is not None:
-            allowed = self.table.ids[mask]
+            allowed = generation.table.ids[mask]
             if not len(allowed):
                 return []
         k = min(k, index.ntotal)
@@ -262,16 +292,41 @@ class IndexReader:
         scores, ids = vectors.search(index, query, k, allowed, total=index.ntotal, nprobe=self.nprobe)
         return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True) if i >= 0]
 
+    def all_cosines(self, query: np.ndarray) -> np.ndarray:
+        """Cosine of every chunk to the query, in table order (exact index only)."""
+        matrix = self.generation.matrix
+        assert matrix is not None, "all_cosines needs an exact index"
+        return matrix @ np.asarray(query, dtype=np.float32)
+
+    def _rows(self, chunk_ids: np.ndarray) -> np.ndarray:
+        """Row of each chunk id in the table (and the matrix); -1 for ids not in this generation."""
+        ids = self.generation.table.ids
+        if not len(ids):
+            return np.full(len(chunk_ids), -1, dtype=np.int64)
+        rows = np.minimum(np.searchsorted(ids, chunk_ids), len(ids) - 1)
+        return np.where(ids[rows] == chunk_ids, rows, -1)
+
     def vector(self, chunk_id: int) -> np.ndarray:
+        matrix = self.generation.matrix
+        if matrix is not None:
+            [row] = self._rows(np.array([chunk_id], dtype=np.int64))
+            return matrix[row].copy() if row >= 0 else np.zeros(self.manifest.dim, dtype=np.float32)
         try:
             return np.asarray(self._vectors.reconstruct(int(chunk_id)), dtype=np.float32)
         except RuntimeError:
             return np.zeros(self.manifest.dim, dtype=np.float32)
 
-    def cosines(self, query: np.ndarray, chunk_ids: np.ndarray) -> np.ndarray:
+    def cosines(self, query: np.ndarray, chunk_ids: np.ndarray, all_cosines: np.ndarray | None = None
+                ) -> np.ndarray:
         """Cosine of each chunk to the query (normalised vectors: inner product = cosine)."""
         if not len(chunk_ids):
             return np.zeros(0, dtype=np.float32)
+        matrix = self.generation.matrix
+        if matrix is not None:
+            rows = self._rows(np.asarray(chunk_ids, dtype=np.int64))
+            kept = np.maximum(rows, 0)
+            out = all_cosines[kept] if all_cosines is not None else matrix[kept] @ np.asarray(query, np.float32)
+            return np.where(rows >= 0, out, 0.0).astype(np.float32)
         try:
             return self._vectors.reconstruct_batch(np.asarray(chunk_ids, dtype=np.int64)) @ query
         except RuntimeError:  # an index kind without batch reconstruction: one at a time
@@ -288,6 +343,8 @@ class IndexReader:
         return out
 
     def cosine(self, query: np.ndarray, chunk_id: int) -> float:
+        if self.generation.matrix is not None:
+            return float(self.cosines(query, np.array([chunk_id], dtype=np.int64))[0])
         try:
             return float(self._vectors.reconstruct(int(chunk_id)) @ query)
         except RuntimeError:

@@ -99,6 +99,31 @@ def search(index: Any, query: np.ndarray, k: int, allowed: np.ndarray | None = N
     return scores[0], ids[0]
 
 
+def flat_matrix(index: Any, ids: np.ndarray) -> np.ndarray | None:
+    """The vectors of an exact index as an (n, d) array whose row i belongs to ids[i] (ids sorted), or None.
+
+    A view of FAISS's own memory when it holds the vectors in that order (the writer adds ids in increasing
+    order, so it does): valid as long as the index object lives. One matrix-vector product over it gives every
+    chunk's cosine at once, which the query path needs for both the nearest chunks and the candidates' scores.
+    """
+    import faiss
+
+    if is_approximate(index) or not hasattr(index, "id_map"):
+        return None
+    inner = faiss.downcast_index(index.index)
+    if not isinstance(inner, faiss.IndexFlat):
+        return None
+    n, dim = inner.ntotal, inner.d
+    if n == 0:
+        return np.zeros((0, dim), dtype=np.float32)
+    matrix = faiss.rev_swig_ptr(inner.get_xb(), n * dim).reshape(n, dim)
+    own = faiss.vector_to_array(index.id_map)
+    if np.array_equal(own, ids):
+        return matrix
+    order = np.argsort(own, kind="stable")
+    return matrix[order] if np.array_equal(own[order], ids) else None
+
+
 def vectors_path(index_dir: Path, generation: int) -> Path:
     return Path(index_dir) / f"vectors-{generation}.faiss"
 

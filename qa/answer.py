@@ -8,6 +8,7 @@ question does not already say, and the rank of its passage.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from dataclasses import asdict, dataclass, field
@@ -74,13 +75,34 @@ class _Candidate:
     lexical: float = 0.0
 
 
-def _has(words: set[str], term: str) -> bool:
-    """Exact stem, or a shared prefix of 5+ letters ("direct" ~ "director")."""
-    if term in words:
-        return True
-    if len(term) < 5:
-        return False
-    return any(w.startswith(term) or (len(w) >= 5 and term.startswith(w)) for w in words)
+class _Words:
+    """A sentence's term stems, matched exactly or by a shared prefix of 5+ letters ("direct" ~ "director").
+
+    The prefix test is a binary search plus a few set lookups rather than a scan of every word: scoring asks
+    it for every question term against every candidate sentence.
+    """
+
+    __slots__ = ("words", "ordered")
+
+    def __init__(self, words: set[str] | list[str]) -> None:
+        self.words = set(words)
+        self.ordered = sorted(self.words)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __or__(self, other: _Words) -> _Words:
+        return _Words(self.words | other.words)
+
+    def has(self, term: str) -> bool:
+        if term in self.words:
+            return True
+        if len(term) < 5:
+            return False
+        i = bisect.bisect_left(self.ordered, term)  # words starting with term sort right after it
+        if i < len(self.ordered) and self.ordered[i].startswith(term):
+            return True
+        return any(term[:n] in self.words for n in range(5, len(term)))  # a 5+ letter word term starts with
 
 
 class Answerer:
@@ -154,12 +176,13 @@ class Answerer:
         if not candidates:
             return
         wanted = set(terms(question))
-        have = [set(terms(c.text)) for c in candidates]
-        previous = {id(c): have[i - 1] if i and candidates[i - 1].hit is c.hit else set()
+        have = [_Words(terms(c.text)) for c in candidates]
+        empty = _Words(())
+        previous = {id(c): have[i - 1] if i and candidates[i - 1].hit is c.hit else empty
                     for i, c in enumerate(candidates)}
         # A question word found in every candidate ("Kellerby") tells sentences apart less than one found
         # in a few ("crowd", "confiscated"): weight words by their rarity among the candidates.
-        weight = {t: math.log(1 + len(candidates) / (1 + sum(1 for h in have if _has(h, t)))) for t in wanted}
+        weight = {t: math.log(1 + len(candidates) / (1 + sum(1 for h in have if h.has(t)))) for t in wanted}
         total = sum(weight.values()) or 1.0
         best_passage = hits[0].score
         known = self.searcher.reader.entities([c.hit.article_id for c in candidates])
@@ -168,20 +191,25 @@ class Answerer:
         # filling?"): the asking sentence's words say what the answer sentence is about.
         focus = set(terms(focus_sentence(question)))
         question_terms = set(terms(question))
+        asked = _Words(question_terms)
+        titles: dict[int, _Words] = {}
         for cand, words in zip(candidates, have, strict=True):
             # labels of the article's entities named in this sentence, except those the question already names
             labels = {e.label for e in known.get(cand.hit.article_id, [])
                       if e.name in cand.text and e.name.lower() not in question_names}
             # The sentence before and the title give context ("The company's chief executive" follows a
             # sentence naming the company): their matches count half.
-            context = previous[id(cand)] | set(terms(cand.hit.title or ""))
-            lexical = sum(w if _has(words, t) else 0.5 * w if _has(context, t) else 0.0
+            title = titles.get(id(cand.hit))
+            if title is None:
+                title = titles[id(cand.hit)] = _Words(terms(cand.hit.title or ""))
+            context = previous[id(cand)] | title
+            lexical = sum(w if words.has(t) else 0.5 * w if context.has(t) else 0.0
                           for t, w in weight.items()) / total
             passage = cand.hit.score / best_passage if best_passage > 0 else 0.0
-            focused = sum(1 for t in focus if _has(words, t)) / max(1, len(focus))
+            focused = sum(1 for t in focus if words.has(t)) / max(1, len(focus))
             # A sentence that only restates the question answers nothing: favour one that adds words, and
             # names or numbers the question does not have.
-            novelty = sum(1 for w in words if not _has(question_terms, w)) / max(1, len(words))
+            novelty = sum(1 for w in words.words if not asked.has(w)) / max(1, len(words))
             adds = 1.0 if (names(" " + cand.text) - question_names - question_terms
                            or re.search(r"\d", cand.text)) else 0.0
             cand.lexical = lexical

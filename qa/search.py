@@ -31,6 +31,7 @@ CANDIDATES = 100  # per retriever, before fusion
 RRF_K = 60
 BM25_SCALE = "max"  # "max": relative to the best hit of this query (measured best); "query": share of a full match
 ARTICLE_DENSE_WEIGHT = 0.5  # article level: weight of the best chunk's cosine (measured: 0.3-0.5 alike)
+ACTOR_PRIOR = 1.1  # score factor of a passage naming an actor the question names
 NEAR_DUPLICATE = 0.95  # cosine between passages of two articles above which they are copies of one report
 
 
@@ -108,9 +109,10 @@ class Searcher:
                 intent = replace(intent, since=None, until=None, phrase=None)
         if q.time_aware:
             self._recency(scored, q.as_of, intent)
+        rows: dict[int, dict[str, Any]] = {}
         if q.actor is None:
-            self._actor_prior(scored, q.text)
-        return self._hits(scored, parts, q.k, vector)
+            rows = self._actor_prior(scored, q.text, _shortlist(q.k))
+        return self._hits(scored, parts, q.k, vector, rows)
 
     # -- scoring -----------------------------------------------------------------------------------------
 
@@ -169,8 +171,10 @@ class Searcher:
                          else np.zeros(len(allowed), dtype=np.float32))
         top_articles = np.argpartition(-bm25_articles, min(CANDIDATES, len(allowed) - 1))[:CANDIDATES]
         candidates = sorted({int(a) for a in top_articles if bm25_articles[a] > 0})
+        full = (self.reader.all_cosines(vector) if vector is not None and q.mode != "bm25" and self.reader.exact
+                else None)
         if q.mode != "bm25" and vector is not None:
-            dense = self.reader.search(vector, CANDIDATES, mask)
+            dense = self.reader.search(vector, CANDIDATES, mask, full)
             positions = np.searchsorted(table.ids, [c for c, _ in dense])
             candidates = sorted(set(candidates) | {int(a) for a in table.article[positions]})
         groups = [table.article_chunks(a) for a in candidates]
@@ -178,7 +182,7 @@ class Searcher:
             groups = [g[mask[np.searchsorted(table.ids, g)]] for g in groups]
         all_ids = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
         w = ARTICLE_DENSE_WEIGHT if q.mode == "hybrid" else (1.0 if q.mode == "dense" else 0.0)
-        all_cos = (self.reader.cosines(vector, all_ids) if vector is not None and w > 0
+        all_cos = (self.reader.cosines(vector, all_ids, full) if vector is not None and w > 0
                    else np.zeros(len(all_ids), dtype=np.float32))
         if q.mode != "dense":
             chunk_bm25 = self.reader.lexical.scores(q.text)
@@ -211,28 +215,40 @@ class Searcher:
             as_of_day = int(self.reader.table.day.max())  # "recently" with no date: relative to the newest article
         else:
             as_of_day = (as_of - EPOCH).days
-        for chunk_id in scored:
-            day = self.reader.table.day_of(chunk_id)
-            if day == UNDATED:
-                continue
-            age = max(0, as_of_day - day)
-            scored[chunk_id] *= 1.0 + math.exp(-age / intent.scale_days)
+        if not scored:
+            return
+        ids = np.fromiter(scored, dtype=np.int64, count=len(scored))
+        days = self.reader.table.days_of(ids)
+        factor = np.where(days == UNDATED, 1.0,
+                          1.0 + np.exp(-np.maximum(0, as_of_day - days) / intent.scale_days))
+        for chunk_id, f in zip(ids.tolist(), factor.tolist(), strict=True):
+            scored[chunk_id] *= f
 
-    def _actor_prior(self, scored: dict[int, float], text: str) -> None:
-        """A question naming an actor favours passages that mention that actor (by any alias)."""
+    def _actor_prior(self, scored: dict[int, float], text: str, limit: int) -> dict[int, dict[str, Any]]:
+        """A question naming an actor favours passages that mention that actor (by any alias).
+
+        Only passages that can still reach the top `limit` with the prior are read (a x1.1 prior cannot lift
+        one below cutoff / 1.1 past the `limit` passages at or above the cutoff); their rows are returned.
+        """
         wanted = _question_names(text)
         if not wanted or not scored:
-            return
-        rows = self.reader.chunks(list(scored))
+            return {}
+        ordered = sorted(scored.values(), reverse=True)
+        cutoff = ordered[limit - 1] / ACTOR_PRIOR if len(ordered) >= limit else -math.inf
+        rows = self.reader.chunks([c for c, s in scored.items() if s >= cutoff])
         for chunk_id, row in rows.items():
             haystack = f"{row['title'] or ''} {row['text']}"
             if any(_mentions(haystack, name) for name in wanted):
-                scored[chunk_id] *= 1.1
+                scored[chunk_id] *= ACTOR_PRIOR
+        return rows
 
-    def _hits(self, scored: dict[int, float], parts: dict[str, dict[int, float]], k: int, vector: Any
-              ) -> list[Hit]:
-        ranked = sorted(scored.items(), key=lambda x: -x[1])[: max(k * 3, k + 10)]
-        rows = self.reader.chunks([c for c, _ in ranked])
+    def _hits(self, scored: dict[int, float], parts: dict[str, dict[int, float]], k: int, vector: Any,
+              known: dict[int, dict[str, Any]] | None = None) -> list[Hit]:
+        ranked = sorted(scored.items(), key=lambda x: -x[1])[:_shortlist(k)]
+        known = known or {}
+        rows = {c: known[c] for c, _ in ranked if c in known}
+        if len(rows) < len(ranked):
+            rows |= self.reader.chunks([c for c, _ in ranked if c not in rows])
         hits: list[Hit] = []
         seen: dict[str, Hit] = {}
         kept_vectors: list[tuple[np.ndarray, Hit]] = []
@@ -265,6 +281,11 @@ class Searcher:
             if len(hits) >= k:
                 break
         return hits
+
+
+def _shortlist(k: int) -> int:
+    """Passages considered for the k hits: copies of one another collapse, so some more than k."""
+    return max(k * 3, k + 10)
 
 
 def _same_story(hit: Hit, row: dict[str, Any]) -> bool:
