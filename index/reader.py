@@ -32,6 +32,7 @@ class ChunkTable:
         article_index: dict[str, int] = {}
         self.article = np.array([article_index.setdefault(r[1], len(article_index)) for r in rows], dtype=np.int32)
         self.article_names = list(article_index)
+        self.article_position = article_index  # article id -> its index in article_names
         self.day = np.array([day_number(r[2]) for r in rows], dtype=np.int32)
         source_index: dict[str | None, int] = {}
         self.source = np.array([source_index.setdefault((r[3] or "").lower(), len(source_index)) for r in rows],

@@ -26,7 +26,13 @@ NO_ANSWER = "The archive does not say."
 MIN_PASSAGE_SCORE = 0.25  # cosine of the best passage; below it nothing retrieved is about the question
 MIN_SENTENCE_SCORE = 0.35
 RUNNER_UP_RATIO = 0.6  # further sentences must score this close to the best one
-SEMANTIC_SHORTLIST = 12  # candidate sentences embedded per answer
+# Embedding sentences is most of an answer's cost (~7 ms a sentence on 2 cores). Measured on the RealTime QA dev
+# questions: 4 embedded sentences answer as well as 12 (coverage 0.434 both), none loses 0.007.
+SEMANTIC_SHORTLIST = 4  # candidate sentences embedded per answer
+# The answer is often a paragraph away from the passage that matched the question best: the next passage of each
+# of the best articles is read too (dev coverage 0.434 vs 0.423; 2 passages or 5 articles measured no better).
+MORE_PASSAGES_OF = 3  # articles among the top hits whose next passages are read
+MORE_PASSAGES = 1  # next passages of each
 
 
 @dataclass(frozen=True)
@@ -124,7 +130,9 @@ class Answerer:
             return self._abstain(question, hits)
         if self._missing_names(question, hits):
             return self._abstain(question, hits)
-        candidates = self._candidates(hits)
+        more = [p for hit in hits[:MORE_PASSAGES_OF] for p in self.searcher.next_passages(
+            hit, question, query_vector, MORE_PASSAGES)] if MORE_PASSAGES else []
+        candidates = self._candidates(hits + more)
         self._score(question, query_vector, candidates, hits)
         chosen = self._select(candidates)
         if not chosen or chosen[0].score < MIN_SENTENCE_SCORE:

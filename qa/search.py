@@ -114,6 +114,37 @@ class Searcher:
             rows = self._actor_prior(scored, q.text, _shortlist(q.k))
         return self._hits(scored, parts, q.k, vector, rows)
 
+    def next_passages(self, hit: Hit, question: str, vector: Any, n: int = 1) -> list[Hit]:
+        """The n passages of hit's article that best match the question after hit's own (same fusion as
+        the article's passage choice), each scored as the article's score x its match relative to hit's.
+        An answer often sits a paragraph away from the passage that matched the question best."""
+        table = self.reader.table
+        article = table.article_position.get(hit.article_id)
+        if article is None or vector is None or n <= 0:
+            return []
+        ids = table.article_chunks(article)
+        if len(ids) < 2:
+            return []
+        cos = self.reader.cosines(vector, ids)
+        lex = self.reader.lexical.scores(question)
+        lex = lex[np.searchsorted(table.ids, ids)] if len(lex) else np.zeros(len(ids), dtype=np.float32)
+        w = ARTICLE_DENSE_WEIGHT
+        fused = w * np.maximum(cos, 0.0) + (1 - w) * lex / (float(lex.max()) or 1.0)
+        own = fused[ids == hit.chunk_id]
+        top = float(own[0]) if len(own) and own[0] > 0 else float(fused.max()) or 1.0
+        order = [i for i in np.argsort(-fused, kind="stable") if ids[i] != hit.chunk_id][:n]
+        rows = self.reader.chunks([int(ids[i]) for i in order])
+        out = []
+        for i in order:
+            row = rows.get(int(ids[i]))
+            if row is None:
+                continue
+            out.append(Hit(chunk_id=int(ids[i]), article_id=hit.article_id, title=row["title"], date=row["date"],
+                           source=row["source"], url=row["url"], text=row["text"], start=row["start"],
+                           end=row["end"], score=hit.score * min(1.0, float(fused[i]) / top),
+                           dense_score=float(cos[i]), bm25_score=float(lex[i])))
+        return out
+
     # -- scoring -----------------------------------------------------------------------------------------
 
     def _fused(self, q: Query, vector: Any, mask: np.ndarray | None
