@@ -113,7 +113,8 @@ class Generation:
     table: ChunkTable
     article_lexical: lexical.Lexical
     article_rows: np.ndarray  # row i of article_lexical -> its article's index in table (-1: no chunks)
-    matrix: np.ndarray | None = None  # exact index: row i is the vector of table.ids[i]; None when approximate
+    flat: Any = None  # exact index: FAISS's flat index inside `vectors`, row i = table.ids[i] (else None)
+    matrix: np.ndarray | None = None  # ... and its vectors, a view of FAISS's memory
 
 
 class IndexReader:
@@ -255,32 +256,19 @@ class IndexReader:
         if len(set(rows.tolist()) - {-1}) != len(table.article_names):
             raise IndexCorrupt(f"article BM25 index and store disagree in {self.index_dir}. Run: newsqa "
                                f"rebuild --index {self.index_dir}")
-        return Generation(manifest, index, bm25, table, articles_bm25, rows, vectors.flat_matrix(index, table.ids))
+        flat, matrix = vectors.flat_rows(index, table.ids) or (None, None)
+        return Generation(manifest, index, bm25, table, articles_bm25, rows, flat, matrix)
 
-    @property
-    def exact(self) -> bool:
-        """The vectors are in memory as a matrix (exact index): all_cosines is available."""
-        return self.generation.matrix is not None
-
-    def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None,
-               all_cosines: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """(chunk id, cosine) of the k nearest chunks; with a mask, among the chunks it allows.
-
-        all_cosines: this query's all_cosines(), when the caller has it already.
-        """
+    def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(chunk id, cosine) of the k nearest chunks; with a mask, among the chunks it allows."""
         generation = self.generation
-        if generation.matrix is not None:
-            # exact index: one product over the vectors in memory beats FAISS with an id selector (which
-            # builds a hash set of every allowed id per query)
-            scores = self.all_cosines(query) if all_cosines is None else all_cosines
-            if mask is not None:
-                scores = np.where(mask, scores, -np.inf)
-            k = min(k, int(np.count_nonzero(np.isfinite(scores))))
+        if generation.flat is not None:
+            k = min(k, int(mask.sum()) if mask is not None else generation.flat.ntotal)
             if k <= 0:
                 return []
-            top = np.argpartition(-scores, k - 1)[:k]
-            top = top[np.argsort(-scores[top], kind="stable")]
-            return [(int(generation.table.ids[i]), float(scores[i])) for i in top]
+            scores, rows = vectors.search_rows(generation.flat, query, k, mask)
+            ids = generation.table.ids
+            return [(int(ids[r]), float(s)) for r, s in zip(rows, scores, strict=True) if r >= 0]
         index = generation.vectors
         allowed = None
         if mask is not None:
@@ -292,12 +280,6 @@ class IndexReader:
             return []
         scores, ids = vectors.search(index, query, k, allowed, total=index.ntotal, nprobe=self.nprobe)
         return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True) if i >= 0]
-
-    def all_cosines(self, query: np.ndarray) -> np.ndarray:
-        """Cosine of every chunk to the query, in table order (exact index only)."""
-        matrix = self.generation.matrix
-        assert matrix is not None, "all_cosines needs an exact index"
-        return matrix @ np.asarray(query, dtype=np.float32)
 
     def _rows(self, chunk_ids: np.ndarray) -> np.ndarray:
         """Row of each chunk id in the table (and the matrix); -1 for ids not in this generation."""
@@ -317,16 +299,15 @@ class IndexReader:
         except RuntimeError:
             return np.zeros(self.manifest.dim, dtype=np.float32)
 
-    def cosines(self, query: np.ndarray, chunk_ids: np.ndarray, all_cosines: np.ndarray | None = None
-                ) -> np.ndarray:
+    def cosines(self, query: np.ndarray, chunk_ids: np.ndarray) -> np.ndarray:
         """Cosine of each chunk to the query (normalised vectors: inner product = cosine)."""
         if not len(chunk_ids):
             return np.zeros(0, dtype=np.float32)
         matrix = self.generation.matrix
         if matrix is not None:
             rows = self._rows(np.asarray(chunk_ids, dtype=np.int64))
-            kept = np.maximum(rows, 0)
-            out = all_cosines[kept] if all_cosines is not None else matrix[kept] @ np.asarray(query, np.float32)
+            # np.take copies the rows ~3x faster than fancy indexing here (thousands of rows per query)
+            out = np.take(matrix, np.maximum(rows, 0), axis=0) @ np.asarray(query, dtype=np.float32)
             return np.where(rows >= 0, out, 0.0).astype(np.float32)
         try:
             return self._vectors.reconstruct_batch(np.asarray(chunk_ids, dtype=np.int64)) @ query

@@ -99,29 +99,40 @@ def search(index: Any, query: np.ndarray, k: int, allowed: np.ndarray | None = N
     return scores[0], ids[0]
 
 
-def flat_matrix(index: Any, ids: np.ndarray) -> np.ndarray | None:
-    """The vectors of an exact index as an (n, d) array whose row i belongs to ids[i] (ids sorted), or None.
+def flat_rows(index: Any, ids: np.ndarray) -> tuple[Any, np.ndarray] | None:
+    """For an exact index whose vectors FAISS holds in the order of ids (sorted chunk ids; the writer adds
+    them in increasing order, so it does): the inner flat index, whose row i is ids[i], and its vectors as an
+    (n, d) array viewing FAISS's own memory (valid while the index lives). None otherwise.
 
-    A view of FAISS's own memory when it holds the vectors in that order (the writer adds ids in increasing
-    order, so it does): valid as long as the index object lives. One matrix-vector product over it gives every
-    chunk's cosine at once, which the query path needs for both the nearest chunks and the candidates' scores.
+    Rows instead of chunk ids let a date or source filter be a bitmap over rows (IDSelectorBitmap: a bit test)
+    rather than a hash set of allowed ids built per query (IDSelectorBatch), and a candidate's cosine is a row
+    lookup instead of a reconstruct call.
     """
     import faiss
 
     if is_approximate(index) or not hasattr(index, "id_map"):
         return None
     inner = faiss.downcast_index(index.index)
-    if not isinstance(inner, faiss.IndexFlat):
+    if not isinstance(inner, faiss.IndexFlat) or not np.array_equal(faiss.vector_to_array(index.id_map), ids):
         return None
     n, dim = inner.ntotal, inner.d
-    if n == 0:
-        return np.zeros((0, dim), dtype=np.float32)
-    matrix = faiss.rev_swig_ptr(inner.get_xb(), n * dim).reshape(n, dim)
-    own = faiss.vector_to_array(index.id_map)
-    if np.array_equal(own, ids):
-        return matrix
-    order = np.argsort(own, kind="stable")
-    return matrix[order] if np.array_equal(own[order], ids) else None
+    matrix = (faiss.rev_swig_ptr(inner.get_xb(), n * dim).reshape(n, dim) if n
+              else np.zeros((0, dim), dtype=np.float32))
+    return inner, matrix
+
+
+def search_rows(flat: Any, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, rows) of the k nearest rows of a flat index; with allowed (a boolean per row), among those."""
+    import faiss
+
+    query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+    params = None
+    if allowed is not None:
+        bitmap = np.packbits(allowed, bitorder="little")  # FAISS reads bit i of byte i // 8, lowest bit first
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bitmap)))
+    scores, rows = flat.search(query, k, params=params)
+    return scores[0], rows[0]
 
 
 def vectors_path(index_dir: Path, generation: int) -> Path:

@@ -202,10 +202,8 @@ class Searcher:
                          else np.zeros(len(allowed), dtype=np.float32))
         top_articles = np.argpartition(-bm25_articles, min(CANDIDATES, len(allowed) - 1))[:CANDIDATES]
         candidates = sorted({int(a) for a in top_articles if bm25_articles[a] > 0})
-        full = (self.reader.all_cosines(vector) if vector is not None and q.mode != "bm25" and self.reader.exact
-                else None)
         if q.mode != "bm25" and vector is not None:
-            dense = self.reader.search(vector, CANDIDATES, mask, full)
+            dense = self.reader.search(vector, CANDIDATES, mask)
             positions = np.searchsorted(table.ids, [c for c, _ in dense])
             candidates = sorted(set(candidates) | {int(a) for a in table.article[positions]})
         groups = [table.article_chunks(a) for a in candidates]
@@ -213,7 +211,7 @@ class Searcher:
             groups = [g[mask[np.searchsorted(table.ids, g)]] for g in groups]
         all_ids = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
         w = ARTICLE_DENSE_WEIGHT if q.mode == "hybrid" else (1.0 if q.mode == "dense" else 0.0)
-        all_cos = (self.reader.cosines(vector, all_ids, full) if vector is not None and w > 0
+        all_cos = (self.reader.cosines(vector, all_ids) if vector is not None and w > 0
                    else np.zeros(len(all_ids), dtype=np.float32))
         if q.mode != "dense":
             chunk_bm25 = self.reader.lexical.scores(q.text)
