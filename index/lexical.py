@@ -60,6 +60,9 @@ class Lexical:
     def __init__(self, model: Any, ids: np.ndarray) -> None:
         self.model = model
         self.ids = ids
+        # the last query's scores: answering asks for one question's scores several times (the search, then
+        # further passages of the best articles); a tuple is replaced whole, so threads never see half of one
+        self._last: tuple[str, np.ndarray] | None = None
 
     @classmethod
     def build(cls, ids: np.ndarray, texts: Sequence[str]) -> Lexical:
@@ -88,6 +91,15 @@ class Lexical:
         """BM25 score of each document (aligned with self.ids); zeros when no query word is known."""
         if not len(self.ids):
             return np.zeros(0, dtype=np.float32)
+        last = self._last
+        if last is not None and last[0] == query:
+            return last[1]
+        scores = self._scores(query)
+        scores.flags.writeable = False  # shared between callers
+        self._last = (query, scores)
+        return scores
+
+    def _scores(self, query: str) -> np.ndarray:
         tokens = query_tokens(query)
         vocab = self.model.vocab_dict
         known = [t for t in tokens if t in vocab]
