@@ -24,7 +24,7 @@ class Settings:
     model: str = DEFAULT_MODEL
     chunk_tokens: int = 200
     chunk_overlap: int = 40
-    batch_size: int = 256  # texts per model call and per committed batch of cached vectors
+    batch_size: int = 256  # texts per embed call and per committed batch of cached vectors (not the model's batch)
     top_k: int = 5
     fusion: str = "score"  # how dense and BM25 rankings combine: "score" (weighted scores) or "rrf"
     dense_weight: float = 0.7  # with score fusion: weight of the cosine, 1 - it for the scaled BM25 score

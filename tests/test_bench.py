@@ -61,6 +61,17 @@ def test_ingest_bench_runs(tmp_path: Path, onnx_env: None) -> None:
     assert all(r["embedded_texts"] > 0 and r["raw_encode_passages_per_s"] > 0 for r in rows)
 
 
+def test_batching_bench_runs(tmp_path: Path, onnx_env: None) -> None:
+    batching = _bench("batching")
+
+    out = tmp_path / "batching.json"
+    assert batching.main(["--corpus", str(DEMO), "--limit", "4", "--batch", "4", "--rounds", "1",
+                          "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["texts"] > 4 and result["speedup_batch_over_1_median"] > 0 and result["repeat_identical"]
+    assert 0.9 < result["cosine_batched_vs_alone_min"] <= result["cosine_batched_vs_alone_mean"] < 1.0
+
+
 def test_query_bench_runs(tmp_path: Path, demo_settings: Settings) -> None:
     query = _bench("query")
 
