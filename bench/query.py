@@ -7,7 +7,9 @@ Starts `newsqa serve` (uvicorn, its own process) on the index, records the time 
 (/api/health ok, then a first /api/search), sends the dev questions (each as of its own date, as the eval
 does) to /api/search (k=10) and /api/ask at each concurrency, and reports p50/p95/p99 latency, throughput and
 the server's RSS. Then the same questions through txtai (Embeddings with method="external": the index's own
-stored vectors, queries embedded by the same model; no date filter, dense only), in-process, one at a time.
+stored vectors, queries embedded by the same model; no date filter, dense only), in-process, one at a time:
+once with sentence-transformers (torch, txtai's own way) embedding the queries, once with the fp32 ONNX export
+our server uses. Last, newsqa's own search in-process (no HTTP), like for like with txtai's figures.
 """
 
 from __future__ import annotations
@@ -76,17 +78,25 @@ def run_http(base: str, endpoint: str, questions: list[dict[str, Any]], concurre
     return _stats([ms for _, ms in results], wall, sum(1 for s, _ in results if s != 200))
 
 
-def run_txtai(index_dir: Path, questions: list[dict[str, Any]]) -> dict[str, Any]:
+def run_txtai(index_dir: Path, questions: list[dict[str, Any]], query_embedder: str = "torch") -> dict[str, Any]:
+    """txtai over the index's own vectors; queries embedded by sentence-transformers (torch, what txtai itself
+    runs) or, with query_embedder="onnx", by the fp32 ONNX export our server uses (the same vectors)."""
     from txtai import Embeddings
 
     from index import store
-    from index.embed import SentenceTransformerEmbedder
+    from index.embed import Embedder, SentenceTransformerEmbedder
 
     conn = store.connect(index_dir, readonly=True)
     manifest = store.read_manifest(conn)
     assert manifest is not None
     ids, vecs = store.all_chunk_vectors(conn, manifest.dim)
-    embedder = SentenceTransformerEmbedder(manifest.model)
+    embedder: Embedder
+    if query_embedder == "onnx":
+        from index.onnx_embed import OnnxEmbedder
+
+        embedder = OnnxEmbedder(manifest.model, precision="fp32")
+    else:
+        embedder = SentenceTransformerEmbedder(manifest.model)
 
     def transform(inputs: list[Any]) -> np.ndarray:
         # Stored vectors pass through; query strings are embedded by the same model as ours.
@@ -107,8 +117,30 @@ def run_txtai(index_dir: Path, questions: list[dict[str, Any]]) -> dict[str, Any
         embeddings.search(q["question"], 10)
         latencies.append((time.perf_counter() - t0) * 1000)
     wall = time.perf_counter() - started
-    return {"vectors": int(len(ids)), "index_build_s": round(build, 2),
+    return {"vectors": int(len(ids)), "index_build_s": round(build, 2), "query_embedder": query_embedder,
             "faiss": embeddings.config.get("build", {}).get("settings", {}), **_stats(latencies, wall, 0)}
+
+
+def run_inprocess(index_dir: Path, questions: list[dict[str, Any]]) -> dict[str, Any]:
+    """newsqa's search without HTTP (Engine in this process): like for like with txtai's in-process figure."""
+    import datetime as dt
+
+    from qa.engine import Engine
+    from qa.search import Query
+    from qa.settings import Settings
+
+    engine = Engine.open(Settings.from_env({}, index_dir=index_dir))
+    queries = [Query(q["question"], k=10, as_of=dt.date.fromisoformat(q["date"]) if q.get("date") else None)
+               for q in questions]
+    for query in queries[:5]:
+        engine.searcher.search(query)
+    latencies = []
+    started = time.perf_counter()
+    for query in queries:
+        t0 = time.perf_counter()
+        engine.searcher.search(query)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    return _stats(latencies, time.perf_counter() - started, 0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", type=Path, default=DATA / "questions.jsonl")
     parser.add_argument("--limit", type=int, default=0, help="only the first N questions (0 = all)")
     parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 8])
-    parser.add_argument("--no-txtai", action="store_true")
+    parser.add_argument("--no-txtai", action="store_true", help="leave out the txtai rows")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "query.json")
     args = parser.parse_args(argv)
@@ -148,14 +180,21 @@ def main(argv: list[str] | None = None) -> int:
         server.stop()
 
     txtai = None
+    keys = ("requests", "errors", "p50_ms", "p95_ms", "p99_ms", "throughput_per_s")
     if not args.no_txtai:
         try:
             txtai = run_txtai(args.index, questions)
             rows.append({"system": "txtai search (dense, in-process)", "concurrency": 1,
-                         **{k: v for k, v in txtai.items() if k in ("requests", "errors", "p50_ms", "p95_ms",
-                                                                    "p99_ms", "throughput_per_s")}})
+                         **{k: v for k, v in txtai.items() if k in keys}})
+            onnx = run_txtai(args.index, questions, "onnx")
+            rows.append({"system": "txtai search, our query embedder", "concurrency": 1,
+                         **{k: v for k, v in onnx.items() if k in keys}})
+            txtai = {**txtai, "with_onnx_query_embedder": onnx}
         except ImportError:
-            print("txtai not installed (pip install 'newsqa[bench]'): its row is left out", file=sys.stderr)
+            print("txtai not installed (pip install 'newsqa[bench]'): its rows are left out", file=sys.stderr)
+    # last: opening the engine limits this process's BLAS to one thread (qa.engine.one_thread_numerics)
+    rows.append({"system": "newsqa search (in-process)", "concurrency": 1,
+                 **run_inprocess(args.index, questions)})
 
     print(f"server start-up: ready {ready:.2f}s, first search answered {first:.2f}s; RSS {memory}")
     print(f"{'system':<36}{'conc.':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>8}{'errors':>8}")

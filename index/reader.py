@@ -262,6 +262,7 @@ class IndexReader:
     def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(chunk id, cosine) of the k nearest chunks; with a mask, among the chunks it allows."""
         generation = self.generation
+        vectors.one_thread()  # a cheap setting of this thread's OpenMP state; queries run in many threads
         if generation.flat is not None:
             k = min(k, int(mask.sum()) if mask is not None else generation.flat.ntotal)
             if k <= 0:

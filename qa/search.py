@@ -206,33 +206,41 @@ class Searcher:
             dense = self.reader.search(vector, CANDIDATES, mask)
             positions = np.searchsorted(table.ids, [c for c, _ in dense])
             candidates = sorted(set(candidates) | {int(a) for a in table.article[positions]})
-        groups = [table.article_chunks(a) for a in candidates]
+        # every chunk of the candidate articles, article by article, as rows of the table (one array, no loop)
+        cands = np.array(candidates, dtype=np.int64)
+        starts, ends = table.bounds[cands], table.bounds[cands + 1]
+        lengths = ends - starts
+        rows = table.order[np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())]
+        group = np.repeat(np.arange(len(cands)), lengths)
         if mask is not None:
-            groups = [g[mask[np.searchsorted(table.ids, g)]] for g in groups]
-        all_ids = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
+            rows, group = rows[mask[rows]], group[mask[rows]]
+        all_ids = table.ids[rows]
         w = ARTICLE_DENSE_WEIGHT if q.mode == "hybrid" else (1.0 if q.mode == "dense" else 0.0)
         all_cos = (self.reader.cosines(vector, all_ids) if vector is not None and w > 0
                    else np.zeros(len(all_ids), dtype=np.float32))
         if q.mode != "dense":
             chunk_bm25 = self.reader.lexical.scores(q.text)
-            all_bm25 = chunk_bm25[np.searchsorted(table.ids, all_ids)] if len(chunk_bm25) else np.zeros(len(all_ids))
+            all_bm25 = chunk_bm25[rows] if len(chunk_bm25) else np.zeros(len(all_ids), dtype=np.float32)
         else:
             all_bm25 = np.zeros(len(all_ids), dtype=np.float32)
         top_chunk_bm25 = float(all_bm25.max()) if len(all_bm25) and all_bm25.max() > 0 else 1.0
         top_bm25 = float(bm25_articles.max()) or 1.0
         scored: dict[int, float] = {}
         lexical: dict[int, float] = {}
-        start = 0
-        for article, group in zip(candidates, groups, strict=True):
-            cos, lex = all_cos[start:start + len(group)], all_bm25[start:start + len(group)]
-            start += len(group)
-            if not len(group):
-                continue
-            # the article's passage: the chunk that best matches the question, by the same fusion
-            best = int(np.argmax(w * cos + (1 - w) * lex / top_chunk_bm25))
-            chunk_id = int(group[best])
-            scored[chunk_id] = w * max(float(cos.max()), 0.0) + (1 - w) * float(bm25_articles[article]) / top_bm25
-            lexical[chunk_id] = float(lex[best])
+        if len(rows):
+            # the article's passage: the chunk that best matches the question, by the same fusion (the first
+            # such chunk on a tie); its score: the article's best cosine and the article's BM25
+            firsts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+            fused = w * all_cos + (1 - w) * all_bm25 / top_chunk_bm25
+            top = np.maximum.reduceat(fused, firsts)
+            at_top = np.flatnonzero(fused == np.repeat(top, np.diff(np.r_[firsts, len(fused)])))
+            best = at_top[np.unique(group[at_top], return_index=True)[1]]
+            cos_max = np.maximum(np.maximum.reduceat(all_cos, firsts), 0.0).astype(np.float64)
+            article_bm25 = bm25_articles[cands[group[firsts]]].astype(np.float64)
+            score = w * cos_max + (1 - w) * article_bm25 / top_bm25
+            chunk_ids = all_ids[best].tolist()
+            scored = dict(zip(chunk_ids, score.tolist(), strict=True))
+            lexical = dict(zip(chunk_ids, all_bm25[best].tolist(), strict=True))
         return scored, {"dense": dict(zip(all_ids.tolist(), all_cos.tolist(), strict=True)), "bm25": lexical}
 
     def _recency(self, scored: dict[int, float], as_of: dt.date | None, intent: TimeIntent) -> None:
