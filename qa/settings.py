@@ -43,6 +43,7 @@ class Settings:
     cache_dir: str = ""  # where the int8 ONNX export is cached; "" = $XDG_CACHE_HOME/newsqa
     ann_threshold: int = 100_000  # past this many chunks the vector index is approximate (IVF,SQ8); 0 = never
     nprobe: int = 32  # IVF lists scanned per query (more = better recall, slower)
+    embed_workers: int = 0  # onnx-int8 ingest: one-thread model sessions run side by side; 0 = one per core
     onnx_queries: int = 1  # a torch-built index embeds queries with the fp32 ONNX export (fast start); 0 = torch
 
     ENV = {
@@ -55,7 +56,7 @@ class Settings:
         "cors_origins": "NEWSQA_CORS_ORIGINS", "max_article_chars": "NEWSQA_MAX_ARTICLE_CHARS",
         "ingest_batch": "NEWSQA_INGEST_BATCH",
         "backend": "NEWSQA_BACKEND", "cache_dir": "NEWSQA_CACHE_DIR", "ann_threshold": "NEWSQA_ANN_THRESHOLD",
-        "nprobe": "NEWSQA_NPROBE", "onnx_queries": "NEWSQA_ONNX_QUERIES",
+        "nprobe": "NEWSQA_NPROBE", "onnx_queries": "NEWSQA_ONNX_QUERIES", "embed_workers": "NEWSQA_EMBED_WORKERS",
     }
 
     @classmethod

@@ -51,6 +51,17 @@ def test_export_is_verified_cached_and_close_to_fp32(int8_embedder: onnx_embed.O
     assert again.path.stat().st_mtime == int8_embedder.path.stat().st_mtime
 
 
+def test_many_texts_split_over_sessions_give_the_same_vectors(int8_embedder: onnx_embed.OnnxEmbedder,
+                                                                onnx_cache: Path) -> None:
+    texts = [f"Story {i}: the council met {'again ' * (i % 7)}on Tuesday to debate budget line {i * 37}."
+             for i in range(onnx_embed.PARALLEL_MIN + 9)]
+    alone = np.vstack([int8_embedder.encode([t]) for t in texts])  # one call per text: the single session
+    split = onnx_embed.OnnxEmbedder(DEFAULT_MODEL, onnx_cache, workers=3)
+    together = split.encode(texts)
+    assert len(split._pool) == 3  # the bulk path ran, on three sessions
+    assert together.shape == alone.shape and np.allclose(together, alone, atol=1e-6)
+
+
 def test_altered_export_is_exported_again_and_a_bad_one_is_rejected(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     model_path = resolve_model_path(DEFAULT_MODEL)
