@@ -10,11 +10,13 @@ the FAISS file.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -50,6 +52,40 @@ def query_tokens(text: str) -> list[str]:
                           return_ids=False)[0]
 
 
+class TermStore(Protocol):
+    def get(self, keys: Sequence[str]) -> dict[str, str]: ...
+    def put(self, entries: dict[str, str]) -> None: ...
+
+
+@cache
+def _tokenizer_id() -> str:
+    """What the terms depend on besides the text: a new bm25s or stopword list makes older cached terms unused."""
+    import bm25s
+
+    return f"bm25s {getattr(bm25s, '__version__', '?')}, {len(_stopwords())} stopwords, snowball english\0"
+
+
+def term_key(text: str) -> str:
+    return hashlib.sha1((_tokenizer_id() + text).encode("utf-8")).hexdigest()
+
+
+def cached_terms(texts: Sequence[str], cache: TermStore) -> list[list[str]]:
+    """Stemmed terms of each text: read from the cache when this text was tokenised before, else tokenised
+    (and added to the cache). Terms never hold spaces (they are \\w+ runs), so a space joins them."""
+    import bm25s
+
+    keys = [term_key(t) for t in texts]
+    known = cache.get(keys)
+    missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in known}
+    if missing:
+        fresh = bm25s.tokenize(list(missing.values()), stopwords=_stopwords(), stemmer=_stemmer(),
+                               show_progress=False, return_ids=False)
+        new = {k: " ".join(terms) for k, terms in zip(missing, fresh, strict=True)}
+        cache.put(new)
+        known = {**known, **new}
+    return [known[k].split() for k in keys]
+
+
 CHUNKS = "bm25"  # directory prefixes: bm25-<generation> (chunks), bm25a-<generation> (articles)
 ARTICLES = "bm25a"
 
@@ -65,12 +101,12 @@ class Lexical:
         self._last: tuple[str, np.ndarray] | None = None
 
     @classmethod
-    def build(cls, ids: np.ndarray, texts: Sequence[str]) -> Lexical:
+    def build(cls, ids: np.ndarray, texts: Sequence[str], cache: TermStore | None = None) -> Lexical:
         import bm25s
 
         model = bm25s.BM25()
         if len(texts):
-            model.index(tokenize(texts), show_progress=False)
+            model.index(cached_terms(texts, cache) if cache is not None else tokenize(texts), show_progress=False)
         return cls(model, np.asarray(ids) if len(ids) else np.zeros(0, dtype=np.int64))
 
     def full_match_score(self, query: str) -> float:

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS entities (
 CREATE INDEX IF NOT EXISTS entities_article ON entities(article_id);
 CREATE INDEX IF NOT EXISTS entities_norm ON entities(norm);
 CREATE TABLE IF NOT EXISTS embeddings (hash TEXT PRIMARY KEY, vector BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS bm25_terms (key TEXT PRIMARY KEY, terms TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
     inputs TEXT NOT NULL DEFAULT '[]', new INTEGER DEFAULT 0, updated INTEGER DEFAULT 0,
@@ -192,6 +193,34 @@ def all_chunk_vectors(conn: sqlite3.Connection, dim: int) -> tuple[np.ndarray, n
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
     return ids, vectors
+
+
+class TermCache:
+    """The stemmed BM25 terms of each document text already indexed once (key: lexical.term_key of the text):
+    an update tokenises only the texts it adds, not the whole archive again."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.used: set[str] = set()
+
+    def get(self, keys: Sequence[str]) -> dict[str, str]:
+        self.used.update(keys)
+        found: dict[str, str] = {}
+        for batch in _batches(list(set(keys))):
+            marks = ",".join("?" * len(batch))
+            found.update(self.conn.execute(f"SELECT key, terms FROM bm25_terms WHERE key IN ({marks})", batch))
+        return found
+
+    def put(self, entries: dict[str, str]) -> None:
+        self.conn.executemany("INSERT OR REPLACE INTO bm25_terms(key, terms) VALUES (?, ?)", entries.items())
+
+    def prune(self) -> None:
+        """Forget the terms of texts no index of this generation uses (removed or changed articles)."""
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS used_terms (key TEXT PRIMARY KEY)")
+        self.conn.execute("DELETE FROM used_terms")
+        self.conn.executemany("INSERT OR IGNORE INTO used_terms(key) VALUES (?)", ((k,) for k in self.used))
+        self.conn.execute("DELETE FROM bm25_terms WHERE key NOT IN (SELECT key FROM used_terms)")
+        self.conn.execute("DELETE FROM used_terms")
 
 
 def prune_embeddings(conn: sqlite3.Connection) -> None:

@@ -336,9 +336,11 @@ class Writer:
                                 backend_checksum=self._checksum if self.backend != "torch" else "")
             t3 = time.perf_counter()
             log.info("update: writing BM25 of generation %d", generation)
-            bm25 = lexical.Lexical.build(*store.chunk_texts(self.conn))
+            terms = store.TermCache(self.conn)  # in this transaction: kept only with the generation it built
+            bm25 = lexical.Lexical.build(*store.chunk_texts(self.conn), cache=terms)
             written = [lexical.save_lexical(bm25, self.index_dir, generation)]  # before the commit, as vectors
-            articles_bm25 = lexical.Lexical.build(*store.article_docs(self.conn))
+            articles_bm25 = lexical.Lexical.build(*store.article_docs(self.conn), cache=terms)
+            terms.prune()
             written.append(lexical.save_lexical(articles_bm25, self.index_dir, generation, lexical.ARTICLES))
             report.seconds["bm25"] = time.perf_counter() - t3
             log.info("update: writing vectors of generation %d", generation)

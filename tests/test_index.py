@@ -180,6 +180,41 @@ def test_article_bm25_is_saved_per_generation_and_follows_updates(tmp_path: Path
     assert np.allclose(saved.scores("crane contract"), reader.article_lexical.scores("crane contract"))
 
 
+def test_bm25_terms_are_tokenised_once_and_forgotten_with_their_text(tmp_path: Path, fake_embedder: FakeEmbedder,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import bm25s
+
+    from index import lexical
+
+    tokenised: list[str] = []
+    real = bm25s.tokenize
+
+    def counting(texts: list[str], **kwargs: object) -> object:
+        tokenised.extend(texts)
+        return real(texts, **kwargs)
+
+    monkeypatch.setattr(bm25s, "tokenize", counting)
+    path = tmp_path / "index"
+    with _writer(path, fake_embedder) as w:
+        w.ingest(_articles(3))
+    # each distinct text once: these one-chunk articles index the same title + text as chunk and as article
+    assert len(tokenised) == 3
+    tokenised.clear()
+    with _writer(path, fake_embedder) as w:
+        w.ingest([Article(id="a1", text="The lighthouse keeper retired after forty years.", title="Keeper retires",
+                          date="2024-02-02", origin="test:changed")])
+    assert len(tokenised) == 1 and "lighthouse" in tokenised[0]  # only the changed article's text
+    conn = store.connect(path, readonly=True)
+    cached = {k for (k,) in conn.execute("SELECT key FROM bm25_terms")}
+    _, chunk_texts = store.chunk_texts(conn)
+    _, article_texts = store.article_docs(conn)
+    assert cached == {lexical.term_key(t) for t in chunk_texts + article_texts}  # the old a1 texts are gone
+    reader = IndexReader(path)
+    fresh = lexical.Lexical.build(*store.chunk_texts(conn))  # no cache: the same scores
+    assert np.array_equal(fresh.scores("lighthouse keeper"), reader.lexical.scores("lighthouse keeper"))
+    assert np.argmax(reader.article_scores("lighthouse keeper")) == reader.table.article_names.index("a1")
+
+
 def test_index_without_article_bm25_builds_it_in_memory(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
     import shutil
 
