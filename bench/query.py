@@ -21,6 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,19 @@ def run_http(base: str, endpoint: str, questions: list[dict[str, Any]], concurre
     return _stats([ms for _, ms in results], wall, sum(1 for s, _ in results if s != 200))
 
 
+def _time_each(call: Callable[[Any], Any], items: list[Any]) -> dict[str, float]:
+    """Latency stats of call(item) for each item, one at a time in this process, after 5 warm-up calls."""
+    for item in items[:5]:
+        call(item)
+    latencies = []
+    started = time.perf_counter()
+    for item in items:
+        t0 = time.perf_counter()
+        call(item)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    return _stats(latencies, time.perf_counter() - started, 0)
+
+
 def run_txtai(index_dir: Path, questions: list[dict[str, Any]], query_embedder: str = "torch") -> dict[str, Any]:
     """txtai over the index's own vectors; queries embedded by sentence-transformers (torch, what txtai itself
     runs) or, with query_embedder="onnx", by the fp32 ONNX export our server uses (the same vectors)."""
@@ -108,17 +122,9 @@ def run_txtai(index_dir: Path, questions: list[dict[str, Any]], query_embedder: 
     started = time.perf_counter()
     embeddings.index([(int(i), v, None) for i, v in zip(ids, vecs, strict=True)])
     build = time.perf_counter() - started
-    for q in questions[:5]:
-        embeddings.search(q["question"], 10)
-    latencies = []
-    started = time.perf_counter()
-    for q in questions:
-        t0 = time.perf_counter()
-        embeddings.search(q["question"], 10)
-        latencies.append((time.perf_counter() - t0) * 1000)
-    wall = time.perf_counter() - started
+    timed = _time_each(lambda q: embeddings.search(q["question"], 10), questions)
     return {"vectors": int(len(ids)), "index_build_s": round(build, 2), "query_embedder": query_embedder,
-            "faiss": embeddings.config.get("build", {}).get("settings", {}), **_stats(latencies, wall, 0)}
+            "faiss": embeddings.config.get("build", {}).get("settings", {}), **timed}
 
 
 def run_inprocess(index_dir: Path, questions: list[dict[str, Any]]) -> dict[str, Any]:
@@ -132,15 +138,7 @@ def run_inprocess(index_dir: Path, questions: list[dict[str, Any]]) -> dict[str,
     engine = Engine.open(Settings.from_env({}, index_dir=index_dir))
     queries = [Query(q["question"], k=10, as_of=dt.date.fromisoformat(q["date"]) if q.get("date") else None)
                for q in questions]
-    for query in queries[:5]:
-        engine.searcher.search(query)
-    latencies = []
-    started = time.perf_counter()
-    for query in queries:
-        t0 = time.perf_counter()
-        engine.searcher.search(query)
-        latencies.append((time.perf_counter() - t0) * 1000)
-    return _stats(latencies, time.perf_counter() - started, 0)
+    return _time_each(engine.searcher.search, queries)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,6 +45,15 @@ class ChunkTable:
     def article_chunks(self, article: int) -> np.ndarray:
         return self.ids[self.order[self.bounds[article]:self.bounds[article + 1]]]
 
+    def articles_rows(self, articles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(table rows of every chunk of these articles, article by article; each row's position in articles),
+        gathered in one go: the same chunks, in the same order, as article_chunks over each article."""
+        starts, ends = self.bounds[articles], self.bounds[articles + 1]
+        lengths = ends - starts
+        offsets = np.cumsum(lengths) - lengths  # where each article's chunks begin in the result
+        rows = self.order[np.repeat(starts - offsets, lengths) + np.arange(lengths.sum())]
+        return rows, np.repeat(np.arange(len(articles)), lengths)
+
     def article_day(self, article: int) -> int:
         return int(self.day[self.order[self.bounds[article]]])
 

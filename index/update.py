@@ -274,20 +274,16 @@ class Writer:
         report.seconds["chunk"] = time.perf_counter() - t0
         # Entities (spaCy, mostly one core) are extracted in a thread beside the embedding: on 2 cores the model
         # alone leaves part of a core idle, and NER run before it added ~17 % to an int8 ingest.
-        entity_seconds = [0.0]
         stop = threading.Event()
 
-        def timed_entities() -> list[list[Any]]:
+        def timed_entities() -> tuple[list[list[Any]], float]:
             started = time.perf_counter()
             found: list[list[Any]] = []
-            try:
-                for i in range(0, len(todo), ENTITY_BATCH):
-                    if stop.is_set():  # the embedding failed or was interrupted: nothing will be written
-                        break
-                    found += extract_entities([(a.title, a.text) for a in todo[i:i + ENTITY_BATCH]])
-                return found
-            finally:
-                entity_seconds[0] = time.perf_counter() - started
+            for i in range(0, len(todo), ENTITY_BATCH):
+                if stop.is_set():  # the embedding failed or was interrupted: nothing will be written
+                    break
+                found += extract_entities([(a.title, a.text) for a in todo[i:i + ENTITY_BATCH]])
+            return found, time.perf_counter() - started
 
         log.info("update: extracting entities and embedding")
         pool = ThreadPoolExecutor(1, thread_name_prefix="entities")
@@ -298,12 +294,12 @@ class Writer:
             report.reused += len(planned) - report.embedded
             report.seconds["embed"] = time.perf_counter() - t1
             t0 = time.perf_counter()
-            entities = pending.result() if pending is not None else [[]] * len(todo)
+            entities, entity_seconds = pending.result() if pending is not None else ([[]] * len(todo), 0.0)
         finally:
             stop.set()
             pool.shutdown(wait=True)  # at most one small batch of NER after a failure
         report.seconds["entities_wait"] = time.perf_counter() - t0  # after the embedding was done
-        report.seconds["entities"] = entity_seconds[0]  # the thread's own time, mostly beside the embedding
+        report.seconds["entities"] = entity_seconds  # the thread's own time, mostly beside the embedding
 
         t2 = time.perf_counter()
         dim = self.manifest.dim if self.manifest else (self.embedder.dim if planned else 0)

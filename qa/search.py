@@ -206,12 +206,8 @@ class Searcher:
             dense = self.reader.search(vector, CANDIDATES, mask)
             positions = np.searchsorted(table.ids, [c for c, _ in dense])
             candidates = sorted(set(candidates) | {int(a) for a in table.article[positions]})
-        # every chunk of the candidate articles, article by article, as rows of the table (one array, no loop)
         cands = np.array(candidates, dtype=np.int64)
-        starts, ends = table.bounds[cands], table.bounds[cands + 1]
-        lengths = ends - starts
-        rows = table.order[np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())]
-        group = np.repeat(np.arange(len(cands)), lengths)
+        rows, group = table.articles_rows(cands)  # every chunk of the candidate articles, as table rows
         if mask is not None:
             rows, group = rows[mask[rows]], group[mask[rows]]
         all_ids = table.ids[rows]
