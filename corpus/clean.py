@@ -36,6 +36,11 @@ _CREDIT_TAIL = re.compile(
     r"\((?:[A-Z]+ )?(?:Photo|Image|Picture|Credit)s?\b[^)]{0,80}\)\s*$|"
     r"(?:Getty Images|AP Photo|Shutterstock|Reuters/|/ ?AFP|/ ?Getty)[^.]{0,40}$"
 )
+# A photo credit on its own: "Manuel Balce Ceneta/AP", "Dominic Lipinski/PA Images/Getty Images",
+# "Photographer: Sarah Bentham/Bloomberg via Getty Images" (names joined by slashes, no sentence)
+_CREDIT_NAME = r"[A-Z][\w.'’&\-]*(?:\s+(?:of|and|de|la|the|[A-Z][\w.'’&\-]*))*"
+_CREDIT = re.compile(rf"^\(?(?:Photo(?:grapher)?s?:?\s*(?:by\s+)?)?{_CREDIT_NAME}(?:\s?/\s?{_CREDIT_NAME})+\)?"
+                     rf"(?:\s+via\s+{_CREDIT_NAME})?\.?$")
 _CODE_LIKE = re.compile(r"(?:\bfunction\s*\(|\bvar \w+\s*=|\}\s*\)|;\s*$|\{[^}]*:[^}]*\})")
 _TERMINAL = tuple(".!?:;\"'”’)…]")
 MAX_NON_SENTENCE_WORDS = 15
@@ -63,6 +68,11 @@ def is_sentence_like(line: str) -> bool:
     if line.endswith(_TERMINAL) or len(line.split()) > MAX_NON_SENTENCE_WORDS:
         return True
     return bool(_DATA_LINE.match(line)) and any(ch.isdigit() for ch in line)
+
+
+def is_credit(text: str) -> bool:
+    """A photo or video credit ("Andreea Alexandru/Pool/AP"): scrapers glue them to captions mid-article."""
+    return len(text.split()) <= 10 and bool(_CREDIT.match(text.strip()))
 
 
 def is_junk_line(line: str, *, title: str | None = None, boilerplate: frozenset[str] = frozenset()) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from corpus.clean import is_credit
 from corpus.entities import main_actors
 from corpus.sentences import split_sentences
 from index.lexical import query_tokens
@@ -115,6 +116,11 @@ class _Words:
         return any(term[:n] in self.words for n in range(5, len(term)))  # a 5+ letter word term starts with
 
 
+def _quotable(sentence: str) -> bool:
+    """Not a question (subheadings and FAQs ask: "Who can get boosted?") nor a photo credit."""
+    return not sentence.rstrip("\"'”’) ").endswith("?") and not is_credit(sentence)
+
+
 class Answerer:
     def __init__(self, searcher: Searcher, max_chars: int = 400, max_sentences: int = 3) -> None:
         self.searcher = searcher
@@ -177,8 +183,8 @@ class Answerer:
         for hit in hits:
             for s, e in split_sentences(hit.text):
                 key = (hit.article_id, hit.start + s)
-                if key in seen or len(hit.text[s:e]) < 20:
-                    continue  # overlapping chunks repeat sentences; fragments answer nothing
+                if key in seen or len(hit.text[s:e]) < 20 or not _quotable(hit.text[s:e]):
+                    continue  # overlapping chunks repeat sentences; fragments, questions and credits answer nothing
                 seen.add(key)
                 out.append(_Candidate(hit, hit.start + s, hit.start + e, hit.text[s:e]))
         return out

@@ -76,13 +76,66 @@ WANTED_LABELS = (
     (re.compile(r"^\s*(?:\w+\s+)?(who|whom|whose)\b", re.I), {"PERSON", "ORG", "NORP"}),
     (re.compile(r"\bwhich (company|firm|organi[sz]ation|group|team|club|party|agency|bank)\b", re.I), {"ORG"}),
 )
+_PERSON, _ORG, _PLACE = {"PERSON", "NORP"}, {"ORG"}, {"GPE", "LOC", "FAC"}
+_WORK, _TIME = {"WORK_OF_ART", "ORG", "PRODUCT"}, {"DATE", "TIME"}
+_AMOUNT = {"MONEY", "QUANTITY", "CARDINAL", "PERCENT"}
+# The noun after "which"/"what" says what kind of thing is asked for ("which major airline" -> an organisation).
+# spaCy's labels, by the nouns that ask for them.
+_HEAD_NOUNS: dict[str, set[str]] = {word: labels for words, labels in (
+    ("person man woman singer actor actress rapper star player athlete president leader minister politician senator "
+     "governor lawmaker judge ceo founder billionaire musician artist author writer comedian host celebrity candidate "
+     "official head member king queen prince princess pope coach director journalist anchor legend icon "
+     "designer", _PERSON),
+    ("company firm airline automaker carmaker retailer brand network bank agency organization organisation group "
+     "team club party university college school league union chain restaurant corporation manufacturer startup "
+     "platform app outlet newspaper magazine studio label", _ORG),
+    ("country nation state city town island region continent province county capital territory area place port "
+     "park location border village neighborhood", _PLACE),
+    ("show movie film series song album book novel play musical documentary sitcom drama game franchise award "
+     "awards", _WORK),
+    ("product device phone car vehicle model drug vaccine", {"PRODUCT", "ORG"}),
+    ("event festival tournament championship race storm hurricane war", {"EVENT"}),
+    ("law bill act", {"LAW"}),
+    ("language", {"LANGUAGE", "NORP"}),
+    ("year month day date decade", _TIME),
+    ("percent percentage amount number price sum figure total magnitude age temperature", _AMOUNT),
+) for word in words.split()}
+# "which" reaches its noun across two modifiers ("which wildly popular show", "which British pop star") but not past
+# a verb or preposition ("which measure did lawmakers leave out", "what animal over 600 years ago")
+_PHRASE_END = frozenset("""is are was were be been did does do has have had will would can could may might should
+in on at over by for to from with into about after before since during than as owned""".split())
+_WH_NOUN = re.compile(r"\b(?:which|what)\s+((?:[\w.\-]+\s+){0,4}[\w.\-]+)", re.IGNORECASE)
 
 
 def wanted_labels(question: str) -> set[str]:
-    """Entity labels that would answer the question: who -> PERSON/ORG, where -> GPE/LOC, ..."""
+    """Entity labels that would answer the question: who -> PERSON/ORG, where -> GPE/LOC, "which airline" -> ORG.
+
+    Quiz questions often give background first ("... died this week. Who was ...?"): the asking sentence decides."""
+    asking = focus_sentence(question)
     for pattern, labels in WANTED_LABELS:
-        if pattern.search(question):
+        if pattern.search(asking):
             return labels
+    if re.search(r"\b(who|whom|whose)\b", asking, re.IGNORECASE):
+        return _PERSON | _ORG
+    if re.search(r"\bwhere\b", asking, re.IGNORECASE):
+        return _PLACE
+    if re.search(r"\bwhen\b", asking, re.IGNORECASE):
+        return _TIME
+    if re.search(r"\bhow (long|old|soon)\b", asking, re.IGNORECASE):
+        return _TIME | _AMOUNT
+    for match in _WH_NOUN.finditer(asking):
+        words = match.group(1).split()
+        if words[0].lower() == "of":  # "which of these shows"
+            words = words[2:]
+        for word in words[:3]:
+            key = word.lower().strip(".,?:")
+            labels = _HEAD_NOUNS.get(key) or (_HEAD_NOUNS.get(key[:-1]) if key.endswith("s") else None)
+            if labels:
+                return labels
+            if key in _PHRASE_END:
+                break
+    if re.search(r"\btitled:?\s*$|\bwhat is it (?:called|titled)\b", asking, re.IGNORECASE):
+        return _WORK
     return set()
 
 

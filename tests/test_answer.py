@@ -105,3 +105,38 @@ def test_quiz_question_answer_goes_past_the_restatement(court_engine) -> None:  
     # The sentence restating the question's background still scores best here (a known limit); the
     # sentence naming whose seat it was must still be quoted, not cut off behind it.
     assert any("Tomas Berg" in c.quote for c in answer.citations)
+
+
+@pytest.mark.parametrize("question, label", [
+    ("Which wildly popular show was recently green lit for a new season?", "WORK_OF_ART"),
+    ("Revered actor Philip Baker Hall died this week. Who was he married to?", "PERSON"),
+    ("Which automaker recalled 2.9 million vehicles this week?", "ORG"),
+    ("Which tennis star pulled out of Wimbledon ahead of the semi-finals?", "PERSON"),
+    ("Rudy Giuliani appeared before a grand jury this week. Where is the inquiry taking place?", "GPE"),
+    ("Microsoft retired its Internet Explorer browser this week. What year did it debut?", "DATE"),
+    ("Which head of state announced his resignation this week?", "PERSON"),
+])
+def test_answer_type_read_from_the_asking_sentence(question: str, label: str) -> None:
+    from qa.text import wanted_labels
+
+    assert label in wanted_labels(question)
+
+
+@pytest.mark.parametrize("question", [
+    "Which measure did lawmakers leave out of the deal?",  # no typed noun before the verb
+    "The plague may have originated in what animal over 600 years ago?",  # "years" is past the phrase
+])
+def test_no_answer_type_past_the_noun_phrase(question: str) -> None:
+    from qa.text import wanted_labels
+
+    assert wanted_labels(question) == set()
+
+
+def test_questions_and_photo_credits_are_never_quoted() -> None:
+    from qa.answer import _quotable
+
+    assert not _quotable("Who can get boosted?")
+    assert not _quotable("HURRICANE IAN TRACKER: Where is Ian headed?”")
+    assert not _quotable("Andreea Alexandru/Pool/AP")
+    assert _quotable('"Why now?" the minister asked, and resigned on Friday.')
+    assert _quotable("The band AC/DC will tour Europe next year.")

@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from corpus.clean import clean_text, normalize
 from corpus.load import load_articles
 from corpus.scraped import parse_scraped_text
@@ -82,3 +84,19 @@ def test_html_page_main_text_and_metadata(tmp_path: Path) -> None:
     assert "The first ferry left Saltmere at 7:15 on Tuesday" in article.text
     for junk in ("Subscribe", "alert(", "Home | World", "Copyright", "cookie"):
         assert junk not in article.text
+
+
+@pytest.mark.parametrize("text, credit", [
+    ("Manuel Balce Ceneta/AP", True),
+    ("Dominic Lipinski/PA Images/Getty Images", True),
+    ("Photographer: Sarah Bentham/Bloomberg via Getty Images", True),
+    ("Anna Wåhlin/University of Gothenburg", True),
+    ("It was over in 41/ 2 minutes.", False),
+    ("• DJIA decline: -45% from 1/07/1907 to 11/15/1907", False),
+    ("AC/DC will tour Europe next year.", False),
+    ("Israel/Palestine talks resume.", False),
+])
+def test_photo_credit_shapes(text: str, credit: bool) -> None:
+    from corpus.clean import is_credit
+
+    assert is_credit(text) is credit
