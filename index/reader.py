@@ -17,6 +17,7 @@ import numpy as np
 
 from corpus.entities import Entity
 from index import integrity, lexical, store, vectors
+from index.compact import CompactRows
 from index.manifest import IndexCorrupt, IndexNotFound, Manifest
 
 EPOCH = dt.date(1970, 1, 1)
@@ -124,6 +125,7 @@ class Generation:
     article_rows: np.ndarray  # row i of article_lexical -> its article's index in table (-1: no chunks)
     flat: Any = None  # exact index: FAISS's flat index inside `vectors`, row i = table.ids[i] (else None)
     matrix: np.ndarray | None = None  # ... and its vectors, a view of FAISS's memory
+    compact: CompactRows | None = None  # ... and an 8-bit copy of them for the first pass of a search
 
 
 class IndexReader:
@@ -266,7 +268,8 @@ class IndexReader:
             raise IndexCorrupt(f"article BM25 index and store disagree in {self.index_dir}. Run: newsqa "
                                f"rebuild --index {self.index_dir}")
         flat, matrix = vectors.flat_rows(index, table.ids) or (None, None)
-        return Generation(manifest, index, bm25, table, articles_bm25, rows, flat, matrix)
+        compact = CompactRows(matrix) if matrix is not None and len(matrix) else None
+        return Generation(manifest, index, bm25, table, articles_bm25, rows, flat, matrix, compact)
 
     def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(chunk id, cosine) of the k nearest chunks; with a mask, among the chunks it allows."""
@@ -276,7 +279,10 @@ class IndexReader:
             k = min(k, int(mask.sum()) if mask is not None else generation.flat.ntotal)
             if k <= 0:
                 return []
-            scores, rows = vectors.search_rows(generation.flat, query, k, mask)
+            if generation.compact is not None:
+                scores, rows = generation.compact.search(generation.flat, query, k, mask)
+            else:
+                scores, rows = vectors.search_rows(generation.flat, query, k, mask)
             ids = generation.table.ids
             return [(int(ids[r]), float(s)) for r, s in zip(rows, scores, strict=True) if r >= 0]
         index = generation.vectors

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -263,15 +264,14 @@ class Searcher:
         Only passages that can still reach the top `limit` with the prior are read (a x1.1 prior cannot lift
         one below cutoff / 1.1 past the `limit` passages at or above the cutoff); their rows are returned.
         """
-        wanted = _question_names(text)
-        if not wanted or not scored:
+        mentions = _mention_test(_question_names(text))
+        if mentions is None or not scored:
             return {}
         ordered = sorted(scored.values(), reverse=True)
         cutoff = ordered[limit - 1] / ACTOR_PRIOR if len(ordered) >= limit else -math.inf
         rows = self.reader.chunks([c for c, s in scored.items() if s >= cutoff])
         for chunk_id, row in rows.items():
-            haystack = f"{row['title'] or ''} {row['text']}"
-            if any(_mentions(haystack, name) for name in wanted):
+            if mentions(f"{row['title'] or ''} {row['text']}"):
                 scored[chunk_id] *= ACTOR_PRIOR
         return rows
 
@@ -350,6 +350,14 @@ def _question_names(text: str) -> list[str]:
     return [m.group(1) for m in _NAME.finditer(text.strip()) if len(m.group(1)) > 2]
 
 
-def _mentions(haystack: str, name: str) -> bool:
-    last = name.split()[-1].removesuffix("'s").removesuffix("’s")
-    return bool(re.search(r"(?<!\w)" + re.escape(last) + r"(?!\w)", haystack))
+def _mention_test(names: list[str]) -> Callable[[str], bool] | None:
+    """A test of whether a text mentions any of the names (by its last word, as a whole word); None: no names.
+
+    One pattern for all names, tried only on texts that contain one of the words at all: a pattern that
+    starts with a look-behind is tried at every position of the text (dev: the test 1.1 -> 0.2 ms per query).
+    """
+    if not names:
+        return None
+    lasts = [name.split()[-1].removesuffix("'s").removesuffix("’s") for name in names]
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(last) for last in lasts) + r")(?!\w)")
+    return lambda text: any(last in text for last in lasts) and pattern.search(text) is not None

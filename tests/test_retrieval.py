@@ -10,7 +10,7 @@ from corpus.article import Article
 from corpus.chunk import Chunker
 from index.update import Writer
 from qa.engine import Engine, embedder_factory
-from qa.search import Query
+from qa.search import Query, _mention_test, _question_names
 from qa.settings import Settings
 from qa.timeparse import parse_time
 
@@ -142,3 +142,10 @@ def test_eval_baseline_is_article_level_bm25_with_time() -> None:
 
     assert SYSTEMS["bm25+time"] == {"mode": "bm25", "time_aware": True, "level": "article"}
     assert SYSTEMS["bm25"]["level"] == SYSTEMS["dense"]["level"] == "chunk"
+
+
+def test_a_mention_is_a_whole_word_of_any_named_actor() -> None:
+    mentions = _mention_test(_question_names("What did Marta Kowalewska and Oyelaran-Kowalczyk's party say?"))
+    assert mentions is not None and _mention_test([]) is None
+    assert mentions("Kowalewska said") and mentions("(Oyelaran-Kowalczyk)") and mentions("Ms Kowalewska.")
+    assert not mentions("Kowalewskas said") and not mentions("Marta said") and not mentions("xKowalewska")

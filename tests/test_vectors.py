@@ -1,6 +1,8 @@
 """Exact vs approximate (IVF,SQ8) vector indexes: switching by size, filters, reconstruct, deletes, recall."""
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -8,6 +10,7 @@ import pytest
 from corpus.article import Article
 from corpus.chunk import Chunker
 from index import vectors
+from index.compact import DEPTH, CompactRows
 from index.reader import IndexReader
 from index.update import Writer
 from tests.conftest import FakeEmbedder
@@ -64,6 +67,91 @@ def test_ivf_recall_at_10_against_exact() -> None:
     _, approx = ivf.search(queries, 10)
     recall = np.mean([len(set(a) & set(t)) / 10 for a, t in zip(approx, truth, strict=True)])
     assert recall >= 0.95
+
+
+def _flat(x: np.ndarray) -> tuple[Any, Any]:
+    """(the exact index, its inner flat index) over x; keep the first alive while using the second."""
+    index = vectors.new_index(x.shape[1])
+    vectors.add(index, np.arange(len(x), dtype=np.int64), x)
+    found = vectors.flat_rows(index, np.arange(len(x), dtype=np.int64))
+    assert found is not None
+    return index, found[0]
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """FAISS on one OpenMP thread, as the reader searches (on two, a search without a filter splits the rows
+    between threads and can differ from one with a filter in the last bit of a score)."""
+    import faiss
+
+    threads = faiss.omp_get_max_threads()
+    vectors.one_thread()
+    yield
+    faiss.omp_set_num_threads(threads)
+
+
+@pytest.fixture
+def scanned(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Rows each search of a flat index (not of the compact copy) was allowed to score."""
+    import faiss
+
+    out: list[int] = []
+    search_rows = vectors.search_rows
+
+    def spy(index: Any, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> Any:
+        if isinstance(index, faiss.IndexFlat):
+            out.append(index.ntotal if allowed is None else int(allowed.sum()))
+        return search_rows(index, query, k, allowed)
+
+    monkeypatch.setattr(vectors, "search_rows", spy)
+    return out
+
+
+@pytest.mark.parametrize("k", [1, 10, 100])
+@pytest.mark.usefixtures("one_thread")
+def test_compact_first_pass_finds_exactly_the_exact_top_k_with_and_without_a_filter(
+        k: int, scanned: list[int]) -> None:
+    x = _clustered(20_200, dim=96, seed=2)
+    x, queries = x[:20_000], x[20_000:]
+    index, flat = _flat(x)
+    compact = CompactRows(x)
+    rng = np.random.default_rng(3)
+    for mask in (None, rng.random(len(x)) < 0.3, np.arange(len(x)) < 5 * k):
+        scanned.clear()
+        for query in queries:
+            scores, rows = compact.search(flat, query, k, mask)
+            want_scores, want_rows = _exact(flat, query, k, mask)
+            assert np.array_equal(rows, want_rows) and np.array_equal(scores, want_scores)
+        if k == 100:  # the searcher's depth; mostly, the float index scored only the first pass's best rows
+            assert np.median(scanned) <= DEPTH * k
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_compact_first_pass_falls_back_to_the_float_scan_when_it_cannot_be_sure(scanned: list[int]) -> None:
+    rng = np.random.default_rng(4)
+    centre = rng.standard_normal(32).astype(np.float32)
+    x = centre + 0.001 * rng.standard_normal((3000, 32)).astype(np.float32)  # all within the bytes' rounding
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    index, flat = _flat(x)
+    compact = CompactRows(x)
+    query = x[17] + 0.0005
+    for mask in (None, np.arange(len(x)) % 7 == 0):
+        scanned.clear()
+        assert all(np.array_equal(a, b) for a, b in zip(compact.search(flat, query, 10, mask),
+                                                        _exact(flat, query, 10, mask), strict=True))
+        assert scanned[0] == (len(x) if mask is None else mask.sum())  # every allowed row, in floats
+
+
+def _exact(flat: Any, query: np.ndarray, k: int, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """What the float scan alone finds (FAISS directly: vectors.search_rows is spied on)."""
+    import faiss
+
+    params = None
+    if mask is not None:
+        bitmap = np.packbits(mask, bitorder="little")
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bitmap)))
+    scores, rows = flat.search(np.ascontiguousarray(query[None], dtype=np.float32), k, params=params)
+    return scores[0], rows[0]
 
 
 def test_writer_builds_an_ivf_index_past_the_threshold_and_reader_filters_it(tmp_path: Path,
