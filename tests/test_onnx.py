@@ -51,6 +51,23 @@ def test_export_is_verified_cached_and_close_to_fp32(int8_embedder: onnx_embed.O
     assert again.path.stat().st_mtime == int8_embedder.path.stat().st_mtime
 
 
+def test_int8_graph_follows_the_recipe_that_keys_the_cache(int8_embedder: onnx_embed.OnnxEmbedder, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import onnx
+
+    ops = {node.name: node.op_type for node in onnx.load(str(int8_embedder.path)).graph.node}
+    assert int8_embedder.info["quantization"] == onnx_embed.INT8_QUANTIZATION
+    assert [ops[name] for name in onnx_embed.INT8_FP32_NODES] == ["MatMul"]  # kept fp32
+    assert sum(op == "MatMulInteger" for op in ops.values()) == 6 * 6 - 1  # every other weight MatMul of 6 layers
+    assert "DequantizeLinear" not in ops.values()  # the embedding tables are not quantised
+
+    model_path = resolve_model_path(DEFAULT_MODEL)
+    int8_dir, fp32_dir = (onnx_embed._export_dir(tmp_path, model_path, p) for p in ("int8", "fp32"))
+    monkeypatch.setattr(onnx_embed, "INT8_QUANTIZATION", "another recipe")
+    assert onnx_embed._export_dir(tmp_path, model_path, "int8") != int8_dir  # another recipe's export is not reused
+    assert onnx_embed._export_dir(tmp_path, model_path, "fp32") == fp32_dir
+
+
 def test_many_texts_split_over_sessions_give_the_same_vectors(int8_embedder: onnx_embed.OnnxEmbedder,
                                                                 onnx_cache: Path) -> None:
     texts = [f"Story {i}: the council met {'again ' * (i % 7)}on Tuesday to debate budget line {i * 37}."
