@@ -67,18 +67,17 @@ _DATE = re.compile(r"\b(January|February|March|April|May|June|July|August|Septem
                    r"today|tomorrow|last (week|month|year))\b", re.IGNORECASE)
 
 
-WANTED_LABELS = (
-    (re.compile(r"\bhow (much|many)\b|\bwhat (percent|percentage|amount|number|share|rate|price|sum)\b", re.I),
-     {"MONEY", "QUANTITY", "CARDINAL", "PERCENT"}),
-    (re.compile(r"^\s*(?:\w+\s+)?(when|what (day|date|month|year|time))\b", re.I), {"DATE", "TIME"}),
-    (re.compile(r"^\s*where\b|\bwhich (city|town|country|place|region|state|nation)\b", re.I),
-     {"GPE", "LOC", "FAC"}),
-    (re.compile(r"^\s*(?:\w+\s+)?(who|whom|whose)\b", re.I), {"PERSON", "ORG", "NORP"}),
-    (re.compile(r"\bwhich (company|firm|organi[sz]ation|group|team|club|party|agency|bank)\b", re.I), {"ORG"}),
-)
 _PERSON, _ORG, _PLACE = {"PERSON", "NORP"}, {"ORG"}, {"GPE", "LOC", "FAC"}
 _WORK, _TIME = {"WORK_OF_ART", "ORG", "PRODUCT"}, {"DATE", "TIME"}
 _AMOUNT = {"MONEY", "QUANTITY", "CARDINAL", "PERCENT"}
+WANTED_LABELS = (
+    (re.compile(r"\bhow (much|many)\b|\bwhat (percent|percentage|amount|number|share|rate|price|sum)\b", re.I),
+     _AMOUNT),
+    (re.compile(r"^\s*(?:\w+\s+)?(when|what (day|date|month|year|time))\b", re.I), _TIME),
+    (re.compile(r"^\s*where\b|\bwhich (city|town|country|place|region|state|nation)\b", re.I), _PLACE),
+    (re.compile(r"^\s*(?:\w+\s+)?(who|whom|whose)\b", re.I), _PERSON | _ORG),
+    (re.compile(r"\bwhich (company|firm|organi[sz]ation|group|team|club|party|agency|bank)\b", re.I), _ORG),
+)
 # The noun after "which"/"what" says what kind of thing is asked for ("which major airline" -> an organisation).
 # spaCy's labels, by the nouns that ask for them.
 _HEAD_NOUNS: dict[str, set[str]] = {word: labels for words, labels in (
