@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,7 @@ from corpus.clean import clean_text
 from corpus.dates import parse_date
 
 MAX_CHARS = 2_000_000  # ~500k tokens: far beyond any real article; past it a record is data, not news
+MIN_HEADLINE_WORDS = 2  # a body that cleans to nothing keeps the article as its headline, if it says this much
 
 
 class BadArticle(ValueError):
@@ -114,10 +116,17 @@ def article_from_record(record: Any, origin: str, *, clean: bool = True,
         raise BadArticle(f"text is {len(raw_text):,} characters, over the limit of {max_chars:,} "
                          f"(NEWSQA_MAX_ARTICLE_CHARS)")
     title = _as_str(_pick(record, "title"), "title")
-    text = clean_text(raw_text, title=title, boilerplate=boilerplate) if clean else raw_text
-    if not text.strip():
-        raise BadArticle("text is empty after cleaning")
     url = _as_str(_pick(record, "url"), "url")
+    if title is None and url:
+        title = title_from_url(url)  # news URLs carry the headline's words: the best title a page without one has
+    text = clean_text(raw_text, title=title, boilerplate=boilerplate) if clean else raw_text
+    headline = clean_text(title, keep_short=True) if title else None
+    if not text.strip():
+        if not headline or len(headline.split()) < MIN_HEADLINE_WORDS:
+            raise BadArticle("text is empty after cleaning")
+        # A video page or a teaser: its body was all player and ad junk, but the headline and date still record
+        # what happened and when, so the headline is the article's (citable) text.
+        text = headline
     raw_id = _pick(record, "id")
     if raw_id is not None:
         article_id = _as_str(raw_id, "id")
@@ -128,10 +137,40 @@ def article_from_record(record: Any, origin: str, *, clean: bool = True,
     return Article(
         id=article_id or derive_id(url, text),
         text=text,
-        title=clean_text(title, keep_short=True) if title else None,
+        title=headline,
         date=date,
         source=_as_str(_pick(record, "source"), "source"),
         url=url,
         authors=_authors(_pick(record, "authors")),
         origin=origin,
     )
+
+
+_URL_FILE = re.compile(r"\.(?:s?html?|php|aspx?|cms|cnn|jsp)$", re.IGNORECASE)
+_URL_GENERIC = frozenset({"index", "default", "story", "article", "amp", "news", "live", "video", "videos"})
+_VOWEL = re.compile(r"[aeiouy]", re.IGNORECASE)
+
+
+def title_from_url(url: str) -> str | None:
+    """Headline words from a URL slug ("/2022/06/15/business/ford-recall/index.html" -> "Ford recall"), or None.
+
+    The last path segment that reads as words joined by hyphens is the slug; trailing tokens without a vowel
+    ("intl-hnk", "scn") are site section codes, and ids, dates and hashes are no slug at all.
+    """
+    path = re.sub(r"^[a-z][a-z0-9+.-]*://[^/]*", "", url.strip(), flags=re.IGNORECASE)
+    path = re.split(r"[?#]", path, maxsplit=1)[0]
+    for segment in reversed([s for s in path.split("/") if s]):
+        segment = _URL_FILE.sub("", segment)
+        if segment.lower() in _URL_GENERIC or "-" not in segment:
+            continue
+        tokens = [t for t in re.split(r"[-_+]+", segment) if t]
+        if not all(t.isalnum() for t in tokens):
+            continue
+        while tokens and not _VOWEL.search(tokens[-1]):
+            tokens.pop()
+        words = [t for t in tokens if t.isalpha() and len(t) > 1 and _VOWEL.search(t)]
+        if len(words) < 2 or 2 * len(words) < len(tokens):
+            continue
+        title = " ".join(t.lower() for t in tokens)
+        return title[0].upper() + title[1:]
+    return None

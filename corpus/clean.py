@@ -23,7 +23,7 @@ _PROMO_LABEL = re.compile(
     r"SIGN UP|RECOMMENDED|TRENDING|LIVE|PODCAST|OPINION|SPONSORED|ADVERTISEMENT|CLICK HERE)\b\s*[:|>-]"
 )
 _JUNK_LINE = re.compile(
-    r"^(?:advertisement|advert|ad|sponsored(?: content)?|skip to (?:main )?content|accessibility links|"
+    r"^(?:(?:advertisement|advert|ad|sponsored(?: content)?)\b|skip to (?:main )?content|accessibility links|"
     r"sign up\b|subscribe\b|click here\b|tap here\b|download (?:the|our)\b|follow us\b|like us on\b|"
     r"share (?:this|on|via)\b|story continues\b|continue reading\b|video player\b|this video\b|"
     r"your browser\b|we use cookies\b|cookie (?:settings|policy)\b|all rights reserved|copyright\b|©|"
@@ -32,6 +32,9 @@ _JUNK_LINE = re.compile(
     r"play video\b|close video\b|read more\b|loading\b|please enable javascript|supported by\b)",
     re.IGNORECASE,
 )
+# An ad-feedback widget ("How relevant is this ad to you?" then its list of reasons), at any length
+_AD_FEEDBACK = re.compile(r"^(?:\d+\.\s*)?(?:how relevant is this ad\b|video player was slow to load\b|"
+                          r"ad froze or did not finish loading\b)", re.IGNORECASE)
 _CREDIT_TAIL = re.compile(
     r"\((?:[A-Z]+ )?(?:Photo|Image|Picture|Credit)s?\b[^)]{0,80}\)\s*$|"
     r"(?:Getty Images|AP Photo|Shutterstock|Reuters/|/ ?AFP|/ ?Getty)[^.]{0,40}$"
@@ -84,7 +87,7 @@ def is_junk_line(line: str, *, title: str | None = None, boilerplate: frozenset[
     if title and key == line_key(title):
         return True  # the headline repeated at the top of the body
     words = len(line.split())
-    if _PROMO_LABEL.match(line):
+    if _PROMO_LABEL.match(line) or _AD_FEEDBACK.match(line):
         return True
     if words <= 25 and (_JUNK_LINE.match(line) or _CREDIT_TAIL.search(line)):
         return True

@@ -100,3 +100,51 @@ def test_photo_credit_shapes(text: str, credit: bool) -> None:
     from corpus.clean import is_credit
 
     assert is_credit(text) is credit
+
+
+def test_words_that_start_like_junk_labels_are_kept() -> None:
+    # "Ad", "Advert" and "Sponsored" are junk as whole words only: "Adele ..." and "Additionally, ..." are news.
+    raw = ("Adele is returning to Las Vegas.\nAd\nAdditionally, eight new dates were added.\n"
+           "Sponsored content\nAdvertisement - scroll to continue")
+    assert clean_text(raw) == "Adele is returning to Las Vegas.\n\nAdditionally, eight new dates were added."
+
+
+def test_ad_feedback_widget_is_junk_at_any_length() -> None:
+    raw = ("1. How relevant is this ad to you?\n\nVideo player was slow to load content Video content never "
+           "loaded Ad froze or did not finish loading Video content did not start after ad Audio on ad was too "
+           "loud Other issues\nThe recall covers 2.9 million vehicles.")
+    assert clean_text(raw) == "The recall covers 2.9 million vehicles."
+
+
+@pytest.mark.parametrize(("url", "title"), [
+    ("https://news.example/2022/06/15/business/ford-recall/index.html", "Ford recall"),
+    ("https://news.example/videos/us/2022/09/20/desantis-marthas-vineyard-flights-nr-vpx.cnn",
+     "Desantis marthas vineyard flights"),  # trailing section codes without a vowel dropped
+    ("https://news.example/live-news/ukraine-war-news-07-12-22/h_c164ac931cc8414108b8bbae8f859e65",
+     "Ukraine war news"),  # a hash segment is no slug; the one before it is
+    ("https://news.example/tech/lightning-cable-usbc/index.html#:~:text=The%20company", "Lightning cable usbc"),
+    ("https://news.example/article?id=12345", None),
+    ("https://news.example/2019/12/31/", None),
+    ("https://news.example/story/123456-789", None),
+])
+def test_title_from_url_slug(url: str, title: str | None) -> None:
+    from corpus.article import title_from_url
+
+    assert title_from_url(url) == title
+
+
+def test_untitled_article_takes_its_url_slug_and_an_all_junk_body_keeps_the_headline() -> None:
+    from corpus.article import BadArticle, article_from_record
+
+    junk = "1. How relevant is this ad to you?\n\nAdvertisement"
+    video = article_from_record({"id": "v", "url": "https://n.example/2022/09/18/nissan-pickup-recall/index.html",
+                                 "date": "2022-09-18", "text": junk}, "t:1")
+    assert (video.title, video.text) == ("Nissan pickup recall", "Nissan pickup recall")
+    titled = article_from_record({"id": "t", "title": "Ferry fares rise", "text": junk}, "t:2")
+    assert titled.text == "Ferry fares rise"
+    body = article_from_record({"id": "b", "url": "https://n.example/ferry-fares-rise", "text": "Fares rose."}, "t:3")
+    assert (body.title, body.text) == ("Ferry fares rise", "Fares rose.")
+    with pytest.raises(BadArticle, match="empty after cleaning"):
+        article_from_record({"id": "n", "url": "https://n.example/a?id=3", "text": junk}, "t:4")
+    with pytest.raises(BadArticle, match="empty after cleaning"):
+        article_from_record({"id": "s", "title": "Menu", "text": junk}, "t:5")  # one word says too little
