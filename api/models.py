@@ -55,11 +55,13 @@ class CitationOut(BaseModel):
     date: str | None
     source: str | None
     url: str | None
-    quote: str = Field(description="Exact text: article text[start:end]")
+    quote: str = Field(description="Exact text: article text[start:end], or title[start:end] when field is 'title'")
     start: int
     end: int
     chunk_id: int
     score: float
+    field: Literal["text", "title"] = Field("text", description="The article field quoted: its text or its "
+                                            "headline (title)")
 
 
 class AnswerOut(BaseModel):

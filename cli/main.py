@@ -198,7 +198,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         print("\nSources:")
         for c in answer.citations:
             print(f"[{c.n}] {c.title or '(untitled)'} — {c.source or 'unknown source'}, {c.date or 'undated'} "
-                  f"(article {c.article_id}, chars {c.start}-{c.end})")
+                  f"(article {c.article_id}, {'headline' if c.field == 'title' else f'chars {c.start}-{c.end}'})")
             if c.url:
                 print(f"    {c.url}")
     elif answer.nearest:

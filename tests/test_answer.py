@@ -17,7 +17,7 @@ UNANSWERABLE = [q for q in QUESTIONS if not q["expected"]]
 def _check_citations(engine, answer) -> None:  # type: ignore[no-untyped-def]
     for citation in answer.citations:
         article = engine.reader.article(citation.article_id)
-        assert article["text"][citation.start:citation.end] == citation.quote
+        assert article[citation.field][citation.start:citation.end] == citation.quote  # text, or the headline
         assert citation.title == article["title"]
         assert f"[{citation.n}]" in answer.answer
 
@@ -140,3 +140,46 @@ def test_questions_and_photo_credits_are_never_quoted() -> None:
     assert not _quotable("Andreea Alexandru/Pool/AP")
     assert _quotable('"Why now?" the minister asked, and resigned on Friday.')
     assert _quotable("The band AC/DC will tour Europe next year.")
+
+
+def test_the_best_articles_headline_is_quoted_with_a_title_citation(engine) -> None:  # type: ignore[no-untyped-def]
+    answer = engine.answerer.answer("What happened to the port strike?")
+    _check_citations(engine, answer)
+    headlines = [c for c in answer.citations if c.field == "title"]
+    assert len(headlines) == 1 and headlines[0].quote == headlines[0].title  # no site name in this one
+    assert f"{headlines[0].quote} [{headlines[0].n}]" in answer.answer and "Port" in headlines[0].quote
+
+
+@pytest.mark.parametrize(("title", "source", "headline"), [
+    ("Biden on '60 Minutes': 'The pandemic is over' | CNN Politics", "cnn.com",
+     "Biden on '60 Minutes': 'The pandemic is over'"),
+    ("Artemis 1: behind Nasa's 'Moon-to-Mars' mission | The Week UK", "www.theweek.co.uk",
+     "Artemis 1: behind Nasa's 'Moon-to-Mars' mission"),
+    ("Why the pound fell | The ...", "theweek.co.uk", "Why the pound fell"),  # a site name cut short
+    ("Stocks slip on rate fears - 24/7 Wall St.", "usatoday.com", "Stocks slip on rate fears - 24/7 Wall St."),
+    ("Obama - in his own words", "cnn.com", "Obama - in his own words"),  # not the site's name
+])
+def test_headline_stops_before_the_site_name(title: str, source: str, headline: str) -> None:
+    from qa.answer import headline_end
+
+    assert title[:headline_end(title, source)] == headline
+
+
+def test_a_headline_a_quoted_sentence_repeats_gives_way_to_another_sentence() -> None:
+    from qa.answer import Answerer, _Candidate
+    from qa.search import Hit
+
+    hit = Hit(chunk_id=1, article_id="a", title="Ferry Operator Raises Fares by Ten Percent", date=None,
+              source=None, url=None, text="", start=0, end=0, score=1.0)
+    answerer = Answerer(searcher=None)  # type: ignore[arg-type]  # selection needs no index
+
+    def pick(*sentences: tuple[str, float]) -> list[str]:
+        head = _Candidate(hit, 0, len(hit.title or ""), hit.title or "", score=1.5, field="title")
+        others = [_Candidate(hit, 0, len(t), t, score=s) for t, s in sentences]
+        return [c.text for c in answerer._select([head, *others])]
+
+    fares = ("The ferry operator raised its fares by ten percent on Monday.", 1.2)
+    price = ("A return ticket to the islands now costs 14 crowns.", 1.0)
+    protest = ("Commuters protested at the harbour on Monday.", 1.2)
+    assert pick(fares, price) == [fares[0], price[0]]  # the first sentence says what the headline says
+    assert pick(protest, price) == [hit.title, protest[0], price[0]]

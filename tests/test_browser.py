@@ -84,6 +84,28 @@ def test_no_answer_state(server: Server, browser) -> None:  # type: ignore[no-un
     assert "No answer in the archive" in page.locator(".msg.no-answer").inner_text()
 
 
+def test_a_quoted_headline_is_marked_in_the_articles_title(server: Server, browser) -> None:  # type: ignore[no-untyped-def]
+    question = "What happened to the port strike?"
+    _, expected = server.post("/api/ask", {"question": question})
+    headline = next(c for c in expected["citations"] if c["field"] == "title")
+    page = browser.new_page()
+    page.goto(server.url + "/")
+    page.fill("#question", question)
+    page.press("#question", "Enter")
+    answer = page.locator("li.msg.assistant").last
+    answer.locator("button.cite").first.wait_for(timeout=60_000)
+    answer.locator("button.cite").nth(expected["citations"].index(headline)).click()
+    page.locator("#article-title mark").wait_for(timeout=30_000)
+    assert page.locator("#article-title mark").inner_text() == headline["quote"]
+    assert page.locator("#article-title").inner_text() == headline["title"]
+    assert page.locator("#article-text mark").count() == 0  # the body has nothing marked
+    sentence = next(c for c in expected["citations"] if c["field"] == "text")
+    answer.locator("button.cite").nth(expected["citations"].index(sentence)).click()  # then a sentence
+    page.locator("#article-text mark").wait_for(timeout=30_000)
+    assert page.locator("#article-text mark").inner_text() == sentence["quote"]
+    assert page.locator("#article-title mark").count() == 0
+
+
 def test_untrusted_article_text_renders_as_text(server: Server, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     page = browser.new_page()
     page.goto(server.url + "/")
@@ -92,7 +114,7 @@ def test_untrusted_article_text_renders_as_text(server: Server, browser, tmp_pat
     answer = page.locator("li.msg.assistant").last
     answer.locator("button.cite").first.wait_for(timeout=60_000)
     answer.locator("button.cite").first.click()
-    page.locator("#article-text mark").wait_for(timeout=30_000)
+    page.locator("#article mark").first.wait_for(timeout=30_000)  # in the text, or in the title for a headline
     assert "<script>" in page.locator("#article-title").inner_text()
     assert "onerror" in page.locator("#article-text").inner_text()
     assert page.locator("#article img").count() == 0 and page.locator("#article script").count() == 0

@@ -23,11 +23,11 @@ def test_ask_search_show_stats_json_shapes(demo_settings, capsys) -> None:  # ty
     assert "249 crowns" in answer["answer"]
     citation = answer["citations"][0]
     assert set(citation) >= {"n", "article_id", "title", "date", "source", "url", "quote", "start", "end",
-                             "chunk_id", "score"}
+                             "chunk_id", "score", "field"}
 
     assert main(["show", citation["article_id"], "--json", *index]) == 0
     article = _json(capsys)
-    assert article["text"][citation["start"]:citation["end"]] == citation["quote"]
+    assert article[citation["field"]][citation["start"]:citation["end"]] == citation["quote"]
 
     assert main(["search", "Lumora Halo price", "--k", "3", "--json", *index]) == 0
     results = _json(capsys)

@@ -34,7 +34,7 @@ def test_ask_and_search(client: TestClient) -> None:
     assert "249 crowns" in body["answer"] and body["citations"][0]["quote"] in body["answer"]
     article = client.get(f"/api/articles/{body['citations'][0]['article_id']}").json()
     c = body["citations"][0]
-    assert article["text"][c["start"]:c["end"]] == c["quote"]
+    assert article[c["field"]][c["start"]:c["end"]] == c["quote"]
 
     response = client.post("/api/search", json={"query": "port strike Saltmere", "k": 3})
     assert response.status_code == 200 and len(response.json()["results"]) == 3

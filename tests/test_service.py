@@ -39,7 +39,7 @@ def test_ask_search_article(server: Server) -> None:
     assert status == 200 and "249 crowns" in body["answer"]
     citation = body["citations"][0]
     status, article = server.get(f"/api/articles/{citation['article_id']}")
-    assert status == 200 and article["text"][citation["start"]:citation["end"]] == citation["quote"]
+    assert status == 200 and article[citation["field"]][citation["start"]:citation["end"]] == citation["quote"]
     status, found = server.post("/api/search", {"query": "Lumora Halo preorders", "k": 3, "until": "2024-03-01"})
     assert status == 200 and len(found["results"]) == 3
     assert all(r["date"] <= "2024-03-01" for r in found["results"])

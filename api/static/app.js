@@ -74,7 +74,16 @@ async function openArticle(citation) {
     alert(body.detail || "Could not load the article");
     return;
   }
-  document.getElementById("article-title").textContent = body.title || "(untitled)";
+  const title = document.getElementById("article-title");
+  title.textContent = "";
+  if (citation.field === "title" && body.title) {
+    // a quoted headline: title[start, end) is marked, the rest of the title stays plain
+    const mark = el("mark", null, body.title.slice(citation.start, citation.end));
+    title.appendChild(mark);
+    title.appendChild(document.createTextNode(body.title.slice(citation.end)));
+  } else {
+    title.textContent = body.title || "(untitled)";
+  }
   const meta = [body.source, body.date, (body.authors || []).join(", ")].filter(Boolean).join(" · ");
   document.getElementById("article-meta").textContent = meta;
   const container = document.getElementById("article-text");
@@ -86,7 +95,7 @@ async function openArticle(citation) {
     const p = el("p");
     const start = offset, end = offset + paragraph.length;
     const from = Math.max(citation.start, start), to = Math.min(citation.end, end);
-    if (from < to) {
+    if (citation.field !== "title" && from < to) {
       p.appendChild(document.createTextNode(paragraph.slice(0, from - start)));
       const mark = el("mark", null, paragraph.slice(from - start, to - start));
       p.appendChild(mark);
