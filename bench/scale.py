@@ -171,7 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exact-up-to", type=int, default=1_000_000, help="also time exact search up to this size")
     parser.add_argument("--real", type=Path, help="an index directory: its stored vectors, dev questions as queries")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "scale.json")
+    parser.add_argument("--plot-only", action="store_true",
+                        help="measure nothing: draw the PNG from the rows already saved in --json")
     args = parser.parse_args(argv)
+    if args.plot_only:
+        _plot(json.loads(args.json.read_text())["rows"], args.json.with_suffix(".png"))
+        return 0
     load_before = os.getloadavg()  # other work on the machine skews every figure: recorded with them
 
     rows: list[dict[str, object]] = []
@@ -202,21 +207,36 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _plot(rows: list[dict[str, object]], out: Path) -> None:
+    """Query latency and resident memory against archive size, exact vs approximate (synthetic rows)."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
+        print("no PNG: matplotlib is not installed (pip install -e '.[bench]')", file=sys.stderr)
         return
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, (latency, memory) = plt.subplots(1, 2, figsize=(10, 4))
     for prefix in ("exact", "IVF"):
-        pts = [(int(str(r["vectors"]).replace(",", "")), float(r["p50_ms"])) for r in rows
-               if str(r["kind"]).startswith(prefix) and str(r["vectors"])[0].isdigit()]
-        if pts:
-            ax.plot(*zip(*sorted(pts), strict=True), marker="o", label=prefix)
-    ax.set(xscale="log", yscale="log", xlabel="vectors (384-d)", ylabel="p50 query ms", title="newsqa vector search")
-    ax.legend()
+        mine = sorted((int(str(r["vectors"]).replace(",", "")), r) for r in rows
+                      if str(r["kind"]).startswith(prefix) and str(r["vectors"])[0].isdigit())
+        if not mine:
+            continue
+        sizes = [n for n, _ in mine]
+        label = "exact (flat)" if prefix == "exact" else "IVF + SQ8"
+        latency.plot(sizes, [float(r["p50_ms"]) for _, r in mine], marker="o", label=label)
+        memory.plot(sizes, [float(r["resident_mb"]) for _, r in mine], marker="o", label=label)
+        if prefix == "IVF":
+            for n, r in mine:
+                latency.annotate(f"recall@10 {float(r['recall_at_10']):.3f}", (n, float(r["p50_ms"])),
+                                 textcoords="offset points", xytext=(-40, 8), fontsize=8)
+    latency.set(xscale="log", yscale="log", xlabel="vectors (384-d)", ylabel="p50 query ms",
+                title="p50 query latency, one thread")
+    memory.set(xscale="log", yscale="log", xlabel="vectors (384-d)", ylabel="resident MB",
+               title="vector index memory")
+    memory.axhline(1024, color="grey", linestyle="--", linewidth=0.8, label="1 GB")
+    for ax in (latency, memory):
+        ax.legend()
     fig.savefig(out, dpi=100, bbox_inches="tight")
     print(f"wrote {out}")
 
