@@ -284,19 +284,20 @@ class Searcher:
             rows |= self.reader.chunks([c for c, _ in ranked if c not in rows])
         hits: list[Hit] = []
         seen: dict[str, Hit] = {}
-        kept_vectors: list[tuple[np.ndarray, Hit]] = []
+        kept_vectors: list[tuple[np.ndarray, Hit, str]] = []  # each kept hit with its vector and headline key
         dense, bm25 = parts["dense"], parts["bm25"]
         for chunk_id, score in ranked:
             row = rows.get(chunk_id)
             if row is None:
                 continue  # removed by a writer between the vector search and this lookup
             key = _dup_key(row["text"])
+            title_key = _dup_key(row["title"] or "")
             chunk_vector = self.reader.vector(chunk_id)
             # a copy: the same passage text, a near-identical passage, or another article with the same headline
             # (re-published wire stories keep it) whose passage was already kept
-            first = seen.get(key) or next((h for v, h in kept_vectors if h.article_id != row["article_id"] and (
+            first = seen.get(key) or next((h for v, h, t in kept_vectors if h.article_id != row["article_id"] and (
                 (float(v @ chunk_vector) >= NEAR_DUPLICATE and _days_apart(h.date, row["date"]) <= 30)
-                or _same_story(h, row))), None)
+                or _same_story(t, h.date, title_key, row["date"]))), None)
             if first is not None:
                 if row["article_id"] != first.article_id and row["article_id"] not in first.duplicates:
                     first.duplicates.append(row["article_id"])  # a re-published copy: one hit naming both
@@ -309,7 +310,7 @@ class Searcher:
                       end=row["end"], score=score, dense_score=float(cosine or 0.0),
                       bm25_score=float(bm25.get(chunk_id, 0.0)))
             seen[key] = hit
-            kept_vectors.append((chunk_vector, hit))
+            kept_vectors.append((chunk_vector, hit, title_key))
             hits.append(hit)
             if len(hits) >= k:
                 break
@@ -321,12 +322,12 @@ def _shortlist(k: int) -> int:
     return max(k * 3, k + 10)
 
 
-def _same_story(hit: Hit, row: dict[str, Any]) -> bool:
-    """Same headline within a week: a re-published copy (a follow-up report a year later is not one)."""
-    a, b = _dup_key(hit.title or ""), _dup_key(row["title"] or "")
-    if len(a) <= 20 or a != b:
+def _same_story(title_key: str, date: str | None, other_key: str, other_date: str | None) -> bool:
+    """Same headline (_dup_key of each title) within a week: a re-published copy (a follow-up report a year
+    later is not one)."""
+    if len(title_key) <= 20 or title_key != other_key:
         return False
-    return _days_apart(hit.date, row["date"]) <= 7
+    return _days_apart(date, other_date) <= 7
 
 
 def _days_apart(a: str | None, b: str | None) -> int:
@@ -339,8 +340,11 @@ def _days_apart(a: str | None, b: str | None) -> int:
         return 0
 
 
+_WORD = re.compile(r"[a-z0-9]+")
+
+
 def _dup_key(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))[:400]
+    return " ".join(_WORD.findall(text.lower()))[:400]
 
 
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'’\-]+(?:\s+[A-Z][\w'’\-]+)*)")
