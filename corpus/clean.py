@@ -29,12 +29,20 @@ _JUNK_LINE = re.compile(
     r"your browser\b|we use cookies\b|cookie (?:settings|policy)\b|all rights reserved|copyright\b|©|"
     r"related (?:topics|stories|articles|coverage|content)\b|more on this story|top stories|"
     r"most (?:read|popular|viewed)\b|(?:photo|image|video|credit|pictured|file photo)s?\s*(?::|/|by\b)|"
-    r"play video\b|close video\b|read more\b|loading\b|please enable javascript|supported by\b)",
+    r"play video\b|close video\b|read more\b|loading\b|please enable javascript|supported by\b|show (?:more|less)\b)",
     re.IGNORECASE,
 )
 # An ad-feedback widget ("How relevant is this ad to you?" then its list of reasons), at any length
 _AD_FEEDBACK = re.compile(r"^(?:\d+\.\s*)?(?:how relevant is this ad\b|video player was slow to load\b|"
                           r"ad froze or did not finish loading\b)", re.IGNORECASE)
+# A video player's strip ("JUST WATCHED <clip title> Replay More Videos ... MUST WATCH <clip title> 02:30") and a
+# newsletter sign-up ("Sign up for CNN's Wonder Theory science newsletter. Explore the universe ..."), at any length
+_PLAYER = re.compile(r"^(?:JUST WATCHED|MUST WATCH)\b")
+_NEWSLETTER = re.compile(r"^sign up (?:to|for)\b.{0,300}?\b(?:newsletters?|dispatch|e-?mails?|alerts?)\b",
+                         re.IGNORECASE)
+# A photo gallery scraped into the body: "Photos: <gallery title> <caption> Hide Caption 1 of 18", an item a line
+# or all on one line, sometimes glued to the end of a paragraph.
+_GALLERY_ITEM = re.compile(r"\bHide Caption \d+ of \d+\b")
 _CREDIT_TAIL = re.compile(
     r"\((?:[A-Z]+ )?(?:Photo|Image|Picture|Credit)s?\b[^)]{0,80}\)\s*$|"
     r"(?:Getty Images|AP Photo|Shutterstock|Reuters/|/ ?AFP|/ ?Getty)[^.]{0,40}$"
@@ -87,7 +95,7 @@ def is_junk_line(line: str, *, title: str | None = None, boilerplate: frozenset[
     if title and key == line_key(title):
         return True  # the headline repeated at the top of the body
     words = len(line.split())
-    if _PROMO_LABEL.match(line) or _AD_FEEDBACK.match(line):
+    if _PROMO_LABEL.match(line) or _AD_FEEDBACK.match(line) or _PLAYER.match(line) or _NEWSLETTER.match(line):
         return True
     if words <= 25 and (_JUNK_LINE.match(line) or _CREDIT_TAIL.search(line)):
         return True
@@ -97,8 +105,18 @@ def is_junk_line(line: str, *, title: str | None = None, boilerplate: frozenset[
 
 
 def clean_line(line: str) -> str:
-    line = _SCRIPT_FRAGMENT.sub(" ", line)
+    line = _SCRIPT_FRAGMENT.sub(" ", _without_gallery(line))
     return " ".join(line.split())
+
+
+def _without_gallery(line: str) -> str:
+    """The line up to the photo gallery in it, if any: captions of a gallery are pictures' labels, not the story
+    (and one line of them reads as a 400-character "sentence")."""
+    item = _GALLERY_ITEM.search(line)
+    if item is None:
+        return line
+    start = line.rfind("Photos:", 0, item.start())  # where the gallery starts; without it, the line is all captions
+    return line[:start] if start > 0 else ""
 
 
 def clean_text(raw: str, *, title: str | None = None, boilerplate: frozenset[str] = frozenset(),

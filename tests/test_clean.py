@@ -116,6 +116,20 @@ def test_ad_feedback_widget_is_junk_at_any_length() -> None:
     assert clean_text(raw) == "The recall covers 2.9 million vehicles."
 
 
+def test_video_player_gallery_and_newsletter_strips_are_junk_at_any_length() -> None:
+    raw = ("JUST WATCHED Hear from parents affected by the formula shortage Replay More Videos ... MUST WATCH Hear "
+           "from parents affected by the formula shortage 02:30\n"
+           "The vote is the latest blow to the premier. Photos: The premier's career The premier waves from the "
+           "steps of his office in 2019, after giving a statement in the capital. Hide Caption 1 of 37\n"
+           "Photos: The premier's career He speaks with the culture minister in June 1986. Hide Caption 2 of 37\n"
+           "Sign up to Royal News, a weekly dispatch bringing you the inside track on the royal family, what they "
+           "are up to in public and what is happening behind palace walls.\n"
+           "Show More - (Show Less)\n"
+           "Just watched the clip, she said, and it was over in seconds.")
+    assert clean_text(raw) == ("The vote is the latest blow to the premier.\n\n"
+                               "Just watched the clip, she said, and it was over in seconds.")
+
+
 @pytest.mark.parametrize(("url", "title"), [
     ("https://news.example/2022/06/15/business/ford-recall/index.html", "Ford recall"),
     ("https://news.example/videos/us/2022/09/20/desantis-marthas-vineyard-flights-nr-vpx.cnn",
