@@ -176,10 +176,40 @@ def test_a_headline_a_quoted_sentence_repeats_gives_way_to_another_sentence() ->
     def pick(*sentences: tuple[str, float]) -> list[str]:
         head = _Candidate(hit, 0, len(hit.title or ""), hit.title or "", score=1.5, field="title")
         others = [_Candidate(hit, 0, len(t), t, score=s) for t, s in sentences]
-        return [c.text for c in answerer._select([head, *others])]
+        return [c.text for c in answerer._select([head, *others], question)]
+
+    question = "What did the ferry operator do?"
 
     fares = ("The ferry operator raised its fares by ten percent on Monday.", 1.2)
     price = ("A return ticket to the islands now costs 14 crowns.", 1.0)
     protest = ("Commuters protested at the harbour on Monday.", 1.2)
     assert pick(fares, price) == [fares[0], price[0]]  # the first sentence says what the headline says
     assert pick(protest, price) == [hit.title, protest[0], price[0]]
+
+
+def test_a_headline_naming_what_the_sentences_only_describe_is_kept() -> None:
+    from qa.answer import Answerer, _Candidate
+    from qa.search import Hit
+
+    answerer = Answerer(searcher=None)  # type: ignore[arg-type]  # selection needs no index
+    question = "Where did the massive data leak occur?"
+
+    def pick(title: str, *sentences: tuple[str, float]) -> list[str]:
+        hit = Hit(chunk_id=1, article_id="a", title=title, date=None, source=None, url=None, text="", start=0,
+                  end=0, score=1.0)
+        head = _Candidate(hit, 0, len(title), title, score=1.5, field="title")
+        others = [_Candidate(hit, 0, len(t), t, score=s) for t, s in sentences]
+        return [c.text for c in answerer._select([head, *others], question)]
+
+    leak = ("A database holding the personal data of one billion Chinese citizens was leaked in a massive breach.", 1.2)
+    sale = ("A user of a hacker forum offered to sell the data.", 1.0)
+    # sentence case: "Kestria" is a name the sentences lack, so the headline stays
+    assert pick("Kestria data leak: one billion people had their personal data leaked", leak, sale)[0].startswith(
+        "Kestria")
+    # once a sentence names it too, the headline is said
+    named = ("A database holding the personal data of one billion Kestria citizens was leaked in a massive "
+             "breach.", 1.2)
+    assert pick("Kestria data leak: one billion people had their personal data leaked", named, sale) == [
+        named[0], sale[0]]
+    # Title Case: capitals mark no names, and half the words said is enough
+    assert pick("Kestria Data Leak Exposes Personal Data of One Billion People", leak, sale) == [leak[0], sale[0]]
