@@ -86,3 +86,7 @@ def test_query_bench_runs(tmp_path: Path, demo_settings: Settings) -> None:
     assert all(r["errors"] == 0 for r in result["rows"])
     systems = {r["system"] for r in result["rows"]}
     assert systems >= {"newsqa /api/search", "newsqa /api/ask", "newsqa search (in-process)"}
+    if importlib.util.find_spec("txtai") is not None:  # the bench extra: txtai's rows, dense and like for like
+        assert systems >= {"txtai search (dense, in-process)", "txtai hybrid + content + as-of"}
+        hybrid = result["txtai"]["hybrid_content_as_of"]
+        assert hybrid["vectors"] > 0 and hybrid["with_onnx_query_embedder"]["errors"] == 0
