@@ -174,3 +174,16 @@ def title_from_url(url: str) -> str | None:
         title = " ".join(t.lower() for t in tokens)
         return title[0].upper() + title[1:]
     return None
+
+
+# Opinion and analysis pieces and news digests ("5 things to know for June 8: ...", "Morning briefing") discuss or
+# list events that news reports report; their headlines say what they are in a few conventional ways.
+_COMMENTARY_OR_DIGEST = re.compile(
+    r"^(?:opinion|analysis|commentary|editorial|op-ed)\s*[:|]|\b(?:\d+|\w+) things (?:you need )?to know\b|"
+    r"\b(?:morning|evening|daily|weekly) (?:briefing|brief|digest|roundup)\b|\bnewsletter\b|\bwhat we know\b|"
+    r"\bthe week in\b", re.IGNORECASE)
+
+
+def is_commentary_or_digest(title: str | None) -> bool:
+    """Whether a headline marks its article as opinion, analysis, an explainer of "what we know" or a digest."""
+    return bool(title) and _COMMENTARY_OR_DIGEST.search(title) is not None

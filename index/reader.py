@@ -8,13 +8,14 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from corpus.article import is_commentary_or_digest
 from corpus.entities import Entity
 from index import integrity, lexical, store, vectors
 from index.compact import CompactRows
@@ -27,13 +28,17 @@ UNDATED = -(10**6)  # day number of articles without a date: before every since,
 class ChunkTable:
     """Per-chunk article, day and source, in chunk-id order, so filters are numpy masks."""
 
-    def __init__(self, rows: list[tuple[int, str, str | None, str | None]]) -> None:
+    def __init__(self, rows: list[tuple[int, str, str | None, str | None]],
+                 titles: Mapping[str, str | None] | None = None) -> None:
         self.ids = np.array([r[0] for r in rows], dtype=np.int64)
         self.article_names: list[str] = []
         article_index: dict[str, int] = {}
         self.article = np.array([article_index.setdefault(r[1], len(article_index)) for r in rows], dtype=np.int32)
         self.article_names = list(article_index)
         self.article_position = article_index  # article id -> its index in article_names
+        # per article: its headline marks it as opinion, analysis or a digest (search favours reports)
+        self.commentary = np.array([is_commentary_or_digest((titles or {}).get(name)) for name in self.article_names],
+                                   dtype=bool)
         self.day = np.array([day_number(r[2]) for r in rows], dtype=np.int32)
         source_index: dict[str | None, int] = {}
         self.source = np.array([source_index.setdefault((r[3] or "").lower(), len(source_index)) for r in rows],
@@ -258,7 +263,7 @@ class IndexReader:
             # an index written before article-level BM25 existed: seconds to build from the stored texts
             log.warning("no article BM25 index for generation %d; building it in memory", manifest.generation)
             articles_bm25 = lexical.Lexical.build(*store.article_docs(self.conn))
-        table = ChunkTable(store.chunk_table(self.conn))
+        table = ChunkTable(store.chunk_table(self.conn), store.article_titles(self.conn))
         if len(bm25.ids) != len(table.ids) or not np.array_equal(bm25.ids, table.ids):
             raise IndexCorrupt(f"BM25 index and store disagree in {self.index_dir}. Run: newsqa rebuild "
                                f"--index {self.index_dir}")

@@ -154,6 +154,10 @@ def chunk_table(conn: sqlite3.Connection) -> list[tuple[int, str, str | None, st
                         "JOIN articles a ON a.id = c.article_id ORDER BY c.id").fetchall()
 
 
+def article_titles(conn: sqlite3.Connection) -> dict[str, str | None]:
+    return dict(conn.execute("SELECT id, title FROM articles").fetchall())
+
+
 def insert_chunk(conn: sqlite3.Connection, chunk: Chunk, embed_hash: str) -> int:
     cur = conn.execute(
         'INSERT INTO chunks(article_id, ordinal, start, "end", n_tokens, embed_hash) VALUES (?,?,?,?,?,?)',

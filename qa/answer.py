@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from corpus.article import is_commentary_or_digest
 from corpus.clean import is_credit
 from corpus.entities import main_actors
 from corpus.sentences import split_sentences
@@ -252,6 +253,8 @@ class Answerer:
     def _headline(hit: Hit) -> list[_Candidate]:
         if not hit.title:
             return []
+        if is_commentary_or_digest(hit.title):
+            return []  # a digest's headline lists topics; an opinion's states a view, not what happened
         end = headline_end(hit.title, hit.source)
         text = hit.title[:end]
         if len(text) < MIN_HEADLINE_CHARS or not _quotable(text):

@@ -140,7 +140,7 @@ def test_article_level_ranks_articles_once_each_by_their_best_passage(long_engin
 def test_eval_baseline_is_article_level_bm25_with_time() -> None:
     from qa.evaluate import SYSTEMS
 
-    assert SYSTEMS["bm25+time"] == {"mode": "bm25", "time_aware": True, "level": "article"}
+    assert SYSTEMS["bm25+time"] == {"mode": "bm25", "time_aware": True, "prefer_reports": False, "level": "article"}
     assert SYSTEMS["bm25"]["level"] == SYSTEMS["dense"]["level"] == "chunk"
 
 
@@ -149,3 +149,51 @@ def test_a_mention_is_a_whole_word_of_any_named_actor() -> None:
     assert mentions is not None and _mention_test([]) is None
     assert mentions("Kowalewska said") and mentions("(Oyelaran-Kowalczyk)") and mentions("Ms Kowalewska.")
     assert not mentions("Kowalewskas said") and not mentions("Marta said") and not mentions("xKowalewska")
+
+
+GENRES = [
+    _article("story", "2024-03-05", "Harbour board approves Valdora channel dredging",
+             "The Valdora harbour board approved dredging of the main channel on Tuesday. Work starts in April."),
+    _article("digest", "2024-03-06", "5 things to know for March 6: Dredging, Rates, Measles",
+             "Dredging: the Valdora harbour board approved dredging of the channel. Rates: the central bank held "
+             "rates. Measles: cases rose again in Drayhaven."),
+]
+
+
+@pytest.fixture(scope="module")
+def genre_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    settings = Settings.from_env({}, index_dir=tmp_path_factory.mktemp("genres") / "index")
+    with Writer(settings.index_dir, "sentence-transformers/all-MiniLM-L6-v2", Chunker(),
+                embedder_factory(settings)) as writer:
+        writer.ingest(GENRES)
+    return Engine.open(settings)
+
+
+def test_reports_come_before_opinion_and_digests_of_the_same_news(genre_engine: Engine) -> None:
+    from qa.search import COMMENTARY_PRIOR
+
+    question = "What did the Valdora harbour board decide about dredging?"
+    search = genre_engine.searcher.search
+    plain = {h.article_id: h.score for h in search(Query(question, k=5, prefer_reports=False))}
+    hits = {h.article_id: h.score for h in search(Query(question, k=5))}
+    assert {"story", "digest"} <= set(plain) and set(hits) == set(plain)
+    assert hits["digest"] == pytest.approx(COMMENTARY_PRIOR * plain["digest"])  # its headline says what it is
+    assert hits["story"] == pytest.approx(plain["story"])
+
+
+@pytest.mark.parametrize(("title", "marked"), [
+    ("Opinion: The port strike shows what dock workers are owed", True),
+    ("ANALYSIS | Why the rate cut came early", True),
+    ("5 things to know for June 8: Primaries, Gun laws, January 6, Ukraine", True),
+    ("Ten Things You Need to Know Today: 10 August 2022", True),
+    ("Morning briefing: strike ends, rates cut", True),
+    ("What we know about the drinking water crisis in Jackson", True),
+    ("Opinion polls put Castellane ahead in Corvenna", False),
+    ("Ford recalls 2.9M vehicles for inability to shift into gear", False),
+    ("Things to know before the ferry timetable changes", False),
+    (None, False),
+])
+def test_commentary_and_digest_headlines(title: str | None, marked: bool) -> None:
+    from corpus.article import is_commentary_or_digest
+
+    assert is_commentary_or_digest(title) is marked
