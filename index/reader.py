@@ -37,7 +37,8 @@ class ChunkTable:
         self.article_names = list(article_index)
         self.article_position = article_index  # article id -> its index in article_names
         # per article: its headline marks it as opinion, analysis or a digest (search favours reports)
-        self.commentary = np.array([is_commentary_or_digest((titles or {}).get(name)) for name in self.article_names],
+        headlines = titles or {}
+        self.commentary = np.array([is_commentary_or_digest(headlines.get(name)) for name in self.article_names],
                                    dtype=bool)
         self.day = np.array([day_number(r[2]) for r in rows], dtype=np.int32)
         source_index: dict[str | None, int] = {}

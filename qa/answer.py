@@ -53,7 +53,7 @@ HEADLINE_REPEATED = 0.5
 # A headline says more than its words when it names what the sentences only describe ("China data leak: ..." over
 # "... one billion Chinese citizens ..."): it is not said until the quoted sentences also hold every name it adds
 # to the question. Names are its capitalised words, unless it is in Title Case (this share of its 4+ letter words
-# capitalised), where capitals mark nothing. Dev coverage 0.466 -> 0.475, wrong-choice 0.076 -> 0.070, demo 58/74
+# capitalised), where capitals mark nothing. Dev coverage 0.466 -> 0.473, wrong-choice 0.076 -> 0.072, demo 58/74
 # either way (without the Title Case exception: 0.479 but demo 51/74).
 TITLE_CASE = 0.6
 MIN_HEADLINE_CHARS = 20

@@ -267,6 +267,7 @@ class Searcher:
             scored[chunk_id] *= f
 
     def _reports_first(self, scored: dict[int, float]) -> None:
+        """Scale the passages of opinion, analysis and digest articles by COMMENTARY_PRIOR."""
         table = self.reader.table
         if not scored or not table.commentary.any():
             return
