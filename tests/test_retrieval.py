@@ -44,13 +44,18 @@ ARTICLES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def small_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    settings = Settings.from_env({}, index_dir=tmp_path_factory.mktemp("retrieval") / "index")
+def _engine(tmp_path_factory: pytest.TempPathFactory, name: str, articles: list[Article]) -> Engine:
+    """An engine over a fresh index of these articles (real model, BM25, FAISS and SQLite)."""
+    settings = Settings.from_env({}, index_dir=tmp_path_factory.mktemp(name) / "index")
     with Writer(settings.index_dir, "sentence-transformers/all-MiniLM-L6-v2", Chunker(),
                 embedder_factory(settings)) as writer:
-        writer.ingest(ARTICLES)
+        writer.ingest(articles)
     return Engine.open(settings)
+
+
+@pytest.fixture(scope="module")
+def small_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    return _engine(tmp_path_factory, "retrieval", ARTICLES)
 
 
 def _top(engine: Engine, query: Query) -> list[str]:
@@ -121,11 +126,7 @@ LONG = [
 
 @pytest.fixture(scope="module")
 def long_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    settings = Settings.from_env({}, index_dir=tmp_path_factory.mktemp("articles") / "index")
-    with Writer(settings.index_dir, "sentence-transformers/all-MiniLM-L6-v2", Chunker(),
-                embedder_factory(settings)) as writer:
-        writer.ingest(LONG)
-    return Engine.open(settings)
+    return _engine(tmp_path_factory, "articles", LONG)
 
 
 def test_article_level_ranks_articles_once_each_by_their_best_passage(long_engine: Engine) -> None:
@@ -162,11 +163,7 @@ GENRES = [
 
 @pytest.fixture(scope="module")
 def genre_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    settings = Settings.from_env({}, index_dir=tmp_path_factory.mktemp("genres") / "index")
-    with Writer(settings.index_dir, "sentence-transformers/all-MiniLM-L6-v2", Chunker(),
-                embedder_factory(settings)) as writer:
-        writer.ingest(GENRES)
-    return Engine.open(settings)
+    return _engine(tmp_path_factory, "genres", GENRES)
 
 
 def test_reports_come_before_opinion_and_digests_of_the_same_news(genre_engine: Engine) -> None:
