@@ -78,8 +78,20 @@ class ChunkTable:
         """day_of for many chunks at once."""
         if not len(self.ids):
             return np.full(len(chunk_ids), UNDATED, dtype=np.int32)
+        rows, found = self._rows_of(chunk_ids)
+        return np.where(found, self.day[rows], UNDATED)
+
+    def commentary_of(self, chunk_ids: np.ndarray) -> np.ndarray:
+        """For each chunk: its article is opinion, analysis or a digest (False for a chunk not in the table)."""
+        if not len(self.ids):
+            return np.zeros(len(chunk_ids), dtype=bool)
+        rows, found = self._rows_of(chunk_ids)
+        return found & self.commentary[self.article[rows]]
+
+    def _rows_of(self, chunk_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(table row of each chunk id, whether the id is in the table); ids are sorted, the table not empty."""
         rows = np.minimum(np.searchsorted(self.ids, chunk_ids), len(self.ids) - 1)
-        return np.where(self.ids[rows] == chunk_ids, self.day[rows], UNDATED)
+        return rows, self.ids[rows] == chunk_ids
 
     def mask(self, since: dt.date | None = None, until: dt.date | None = None, sources: list[str] | None = None,
              articles: set[str] | None = None) -> np.ndarray | None:

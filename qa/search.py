@@ -272,9 +272,7 @@ class Searcher:
         if not scored or not table.commentary.any():
             return
         ids = np.fromiter(scored, dtype=np.int64, count=len(scored))
-        rows = np.minimum(np.searchsorted(table.ids, ids), len(table.ids) - 1)
-        flagged = (table.ids[rows] == ids) & table.commentary[table.article[rows]]
-        for chunk_id in ids[flagged].tolist():
+        for chunk_id in ids[table.commentary_of(ids)].tolist():
             scored[chunk_id] *= COMMENTARY_PRIOR
 
     def _actor_prior(self, scored: dict[int, float], text: str, limit: int) -> dict[int, dict[str, Any]]:
