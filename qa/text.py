@@ -70,6 +70,7 @@ _DATE = re.compile(r"\b(January|February|March|April|May|June|July|August|Septem
 _PERSON, _ORG, _PLACE = {"PERSON", "NORP"}, {"ORG"}, {"GPE", "LOC", "FAC"}
 _WORK, _TIME = {"WORK_OF_ART", "ORG", "PRODUCT"}, {"DATE", "TIME"}
 _AMOUNT = {"MONEY", "QUANTITY", "CARDINAL", "PERCENT"}
+AMOUNT_LABELS = frozenset(_AMOUNT)  # what answers "how much" or "how many"
 WANTED_LABELS = (
     (re.compile(r"\bhow (much|many)\b|\bwhat (percent|percentage|amount|number|share|rate|price|sum)\b", re.I),
      _AMOUNT),

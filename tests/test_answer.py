@@ -166,50 +166,59 @@ def test_headline_stops_before_the_site_name(title: str, source: str, headline: 
 
 
 def test_a_headline_a_quoted_sentence_repeats_gives_way_to_another_sentence() -> None:
-    from qa.answer import Answerer, _Candidate
-    from qa.search import Hit
-
-    hit = Hit(chunk_id=1, article_id="a", title="Ferry Operator Raises Fares by Ten Percent", date=None,
-              source=None, url=None, text="", start=0, end=0, score=1.0)
-    answerer = Answerer(searcher=None)  # type: ignore[arg-type]  # selection needs no index
-
-    def pick(*sentences: tuple[str, float]) -> list[str]:
-        head = _Candidate(hit, 0, len(hit.title or ""), hit.title or "", score=1.5, field="title")
-        others = [_Candidate(hit, 0, len(t), t, score=s) for t, s in sentences]
-        return [c.text for c in answerer._select([head, *others], question)]
-
+    title = "Ferry Operator Raises Fares by Ten Percent"
     question = "What did the ferry operator do?"
-
     fares = ("The ferry operator raised its fares by ten percent on Monday.", 1.2)
     price = ("A return ticket to the islands now costs 14 crowns.", 1.0)
     protest = ("Commuters protested at the harbour on Monday.", 1.2)
-    assert pick(fares, price) == [fares[0], price[0]]  # the first sentence says what the headline says
-    assert pick(protest, price) == [hit.title, protest[0], price[0]]
+    assert _select_texts(title, question, fares, price) == [fares[0], price[0]]  # the sentence says the headline
+    assert _select_texts(title, question, protest, price) == [title, protest[0], price[0]]
 
 
 def test_a_headline_naming_what_the_sentences_only_describe_is_kept() -> None:
-    from qa.answer import Answerer, _Candidate
-    from qa.search import Hit
-
-    answerer = Answerer(searcher=None)  # type: ignore[arg-type]  # selection needs no index
     question = "Where did the massive data leak occur?"
-
-    def pick(title: str, *sentences: tuple[str, float]) -> list[str]:
-        hit = Hit(chunk_id=1, article_id="a", title=title, date=None, source=None, url=None, text="", start=0,
-                  end=0, score=1.0)
-        head = _Candidate(hit, 0, len(title), title, score=1.5, field="title")
-        others = [_Candidate(hit, 0, len(t), t, score=s) for t, s in sentences]
-        return [c.text for c in answerer._select([head, *others], question)]
-
+    title = "Kestria data leak: one billion people had their personal data leaked"
     leak = ("A database holding the personal data of one billion Chinese citizens was leaked in a massive breach.", 1.2)
     sale = ("A user of a hacker forum offered to sell the data.", 1.0)
     # sentence case: "Kestria" is a name the sentences lack, so the headline stays
-    assert pick("Kestria data leak: one billion people had their personal data leaked", leak, sale)[0].startswith(
-        "Kestria")
+    assert _select_texts(title, question, leak, sale)[0] == title
     # once a sentence names it too, the headline is said
     named = ("A database holding the personal data of one billion Kestria citizens was leaked in a massive "
              "breach.", 1.2)
-    assert pick("Kestria data leak: one billion people had their personal data leaked", named, sale) == [
-        named[0], sale[0]]
+    assert _select_texts(title, question, named, sale) == [named[0], sale[0]]
     # Title Case: capitals mark no names, and half the words said is enough
-    assert pick("Kestria Data Leak Exposes Personal Data of One Billion People", leak, sale) == [leak[0], sale[0]]
+    assert _select_texts("Kestria Data Leak Exposes Personal Data of One Billion People", question, leak, sale) == [
+        leak[0], sale[0]]
+
+
+def _select_texts(title: str, question: str, *sentences: tuple[str, float]) -> list[str]:
+    """The texts _select quotes for a headline (scored 1.5) and sentences of one article."""
+    from qa.answer import Answerer, _Candidate
+    from qa.search import Hit
+
+    hit = Hit(chunk_id=1, article_id="a", title=title, date=None, source=None, url=None, text="", start=0, end=0,
+              score=1.0)
+    head = _Candidate(hit, 0, len(title), title, score=1.5, field="title")
+    others = [_Candidate(hit, 0, len(t), t, score=s) for t, s in sentences]
+    return [c.text for c in Answerer(searcher=None)._select([head, *others], question)]  # type: ignore[arg-type]
+
+
+def test_a_title_case_headline_keeps_a_name_the_sentences_write_as_one_and_lack() -> None:
+    title = "Tamsin Orell and Petra Vahl in Death Threat Row"
+    question = "Which fellow author did Tamsin Orell argue with online?"
+    threat = ("Tamsin Orell received a death threat, and the row grew.", 1.2)
+    reply = ("Her publisher said the matter was with the police.", 1.0)
+    # nothing else writes Petra or Vahl: in Title Case their capitals mark nothing, and the headline is said
+    assert _select_texts(title, question, threat, reply) == [threat[0], reply[0]]
+    # another candidate writes "Petra Vahl" mid-sentence: a name the quoted sentences lack, so the headline stays
+    named = ("The novelist Petra Vahl replied within the hour.", 0.5)
+    assert _select_texts(title, question, threat, reply, named)[0] == title
+
+
+def test_a_headline_keeps_its_number_for_a_question_asking_how_much() -> None:
+    title = "Ferry operator raises fares by 10 percent"
+    tenth = ("The ferry operator raised its fares by a tenth on Monday, its second rise this year.", 1.2)
+    price = ("A return ticket to the islands now costs 14 crowns.", 1.0)
+    assert _select_texts(title, "By how much did the ferry operator raise its fares?", tenth, price)[0] == title
+    # a question asking for something else: the sentence says what the headline says
+    assert _select_texts(title, "What did the ferry operator do?", tenth, price) == [tenth[0], price[0]]
