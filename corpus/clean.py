@@ -52,6 +52,15 @@ _CREDIT_TAIL = re.compile(
 _CREDIT_NAME = r"[A-Z][\w.'’&\-]*(?:\s+(?:of|and|de|la|the|[A-Z][\w.'’&\-]*))*"
 _CREDIT = re.compile(rf"^\(?(?:Photo(?:grapher)?s?:?\s*(?:by\s+)?)?{_CREDIT_NAME}(?:\s?/\s?{_CREDIT_NAME})+\)?"
                      rf"(?:\s+via\s+{_CREDIT_NAME})?\.?$")
+# A caption that a scraper glued to its photo's credit: "Gemunu Amarasinghe/AP Anti-abortion protesters gather ...",
+# "Buddhika Weerasinghe/Bloomberg via Getty Images Protesters break down ...". The credit is names joined by slashes
+# ending in a picture agency; the agency list keeps "Radio Free Europe/Radio Liberty is suspending ..." a sentence.
+_PICTURE_AGENCY = (r"(?:AP|AFP|Reuters|Getty Images|Bloomberg|Shutterstock|Redux|EPA(?:-EFE)?|Pool|PA(?: Wire| Images)?"
+                   r"|Sipa(?: USA)?|ZUMA(?: Wire| Press)?|NurPhoto|SOPA Images|LightRocket|Anadolu Agency|Alamy"
+                   r"|Polaris|Newscom|Imagn(?: Content Services)?|USA TODAY(?: Sports| Network)?|Xinhua|TASS|Sputnik"
+                   r"|UPI|Hulton Archive|Archive Photos|Mirrorpix|Corbis|WireImage|FilmMagic|Visum)")
+_CREDIT_PREFIX = re.compile(rf"^(?:[A-Z][\w.'’\-]*\s){{0,4}}[A-Z][\w.'’\-]*(?:\s?/\s?{_CREDIT_NAME})*?\s?/\s?"
+                            rf"{_PICTURE_AGENCY}(?:\s+via\s+Getty Images)?\s+(?=[A-Z\"“‘'(])")
 _CODE_LIKE = re.compile(r"(?:\bfunction\s*\(|\bvar \w+\s*=|\}\s*\)|;\s*$|\{[^}]*:[^}]*\})")
 _TERMINAL = tuple(".!?:;\"'”’)…]")
 MAX_NON_SENTENCE_WORDS = 15
@@ -84,6 +93,12 @@ def is_sentence_like(line: str) -> bool:
 def is_credit(text: str) -> bool:
     """A photo or video credit ("Andreea Alexandru/Pool/AP"): scrapers glue them to captions mid-article."""
     return len(text.split()) <= 10 and bool(_CREDIT.match(text.strip()))
+
+
+def credit_prefix(text: str) -> int:
+    """Length of a photo credit glued to the start of a caption ("Rafiq Maqbool/AP A man throws ..."); 0 if none."""
+    match = _CREDIT_PREFIX.match(text)
+    return match.end() if match else 0
 
 
 def is_junk_line(line: str, *, title: str | None = None, boilerplate: frozenset[str] = frozenset()) -> bool:

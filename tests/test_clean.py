@@ -102,6 +102,22 @@ def test_photo_credit_shapes(text: str, credit: bool) -> None:
     assert is_credit(text) is credit
 
 
+@pytest.mark.parametrize("text, caption", [
+    ("Gemunu Amarasinghe/AP Anti-abortion protesters gather outside the court.",
+     "Anti-abortion protesters gather outside the court."),
+    ("Sayed Khodaiberdi Sadat/Anadolu Agency/Getty Images A man sits on the debris.", "A man sits on the debris."),
+    ("Buddhika Weerasinghe/Bloomberg via Getty Images Protesters break down the gate.",
+     "Protesters break down the gate."),
+    ("Radio Free Europe/Radio Liberty is suspending operations.", None),  # no picture agency: a sentence
+    ("The AP/NORC poll found that most adults agree.", None),
+    ("AC/DC will tour Europe next year.", None),
+])
+def test_a_photo_credit_glued_before_a_caption_is_found(text: str, caption: str | None) -> None:
+    from corpus.clean import credit_prefix
+
+    assert text[credit_prefix(text):] == (caption or text)
+
+
 def test_words_that_start_like_junk_labels_are_kept() -> None:
     # "Ad", "Advert" and "Sponsored" are junk as whole words only: "Adele ..." and "Additionally, ..." are news.
     raw = ("Adele is returning to Las Vegas.\nAd\nAdditionally, eight new dates were added.\n"
