@@ -176,14 +176,18 @@ def title_from_url(url: str) -> str | None:
     return None
 
 
-# Opinion and analysis pieces and news digests ("5 things to know for June 8: ...", "Morning briefing") discuss or
-# list events that news reports report; their headlines say what they are in a few conventional ways.
+# Opinion and analysis pieces, explainers and news digests ("5 things to know for June 8: ...", "Morning briefing")
+# discuss or list events that news reports report; their headlines say what they are in a few conventional ways.
 _COMMENTARY_OR_DIGEST = re.compile(
     r"^(?:opinion|analysis|commentary|editorial|op-ed)\s*[:|]|\b(?:\d+|\w+) things (?:you need )?to know\b|"
     r"\b(?:morning|evening|daily|weekly) (?:briefing|brief|digest|roundup)\b|\bnewsletter\b|\bwhat we know\b|"
-    r"\bthe week in\b", re.IGNORECASE)
+    r"\bthe week in\b|"
+    # a headline that asks ("What happens when a prime minister resigns?", "Who was al Qaeda leader ...?") heads an
+    # explainer or a feature, not the report of what happened
+    r"\?(?=\s|$|\.\.\.|…)", re.IGNORECASE)
 
 
 def is_commentary_or_digest(title: str | None) -> bool:
-    """Whether a headline marks its article as opinion, analysis, an explainer of "what we know" or a digest."""
+    """Whether a headline marks its article as opinion, analysis, an explainer ("what we know", a headline that
+    asks a question) or a digest."""
     return bool(title) and _COMMENTARY_OR_DIGEST.search(title) is not None

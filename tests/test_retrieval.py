@@ -188,9 +188,14 @@ def test_reports_come_before_opinion_and_digests_of_the_same_news(genre_engine: 
     ("Opinion polls put Castellane ahead in Corvenna", False),
     ("Ford recalls 2.9M vehicles for inability to shift into gear", False),
     ("Things to know before the ferry timetable changes", False),
+    ("What happens when a prime minister resigns? - CNN", True),  # a headline that asks heads an explainer
+    ("Who was Vessa Orlen? The latest on the former minister ...", True),
+    ("Is the ferry strike over?", True),
+    ("Harbour board asks: who pays for the cranes", False),
+    ("Yahoo!-owned site sold", False),
     (None, False),
 ])
-def test_commentary_and_digest_headlines(title: str | None, marked: bool) -> None:
+def test_commentary_explainer_and_digest_headlines(title: str | None, marked: bool) -> None:
     from corpus.article import is_commentary_or_digest
 
     assert is_commentary_or_digest(title) is marked
