@@ -176,12 +176,14 @@ def title_from_url(url: str) -> str | None:
     return None
 
 
-# Opinion and analysis pieces, explainers and news digests ("5 things to know for June 8: ...", "Morning briefing")
-# discuss or list events that news reports report; their headlines say what they are in a few conventional ways.
+# Opinion and analysis pieces, explainers, timelines, fact checks, live pages, recaps, photo galleries and news
+# digests ("5 things to know for June 8: ...", "Morning briefing") discuss, show or list events that news reports
+# report; their headlines say what they are in a few conventional ways.
 _COMMENTARY_OR_DIGEST = re.compile(
     r"^(?:opinion|analysis|commentary|editorial|op-ed)\s*[:|]|\b(?:\d+|\w+) things (?:you need )?to know\b|"
     r"\b(?:morning|evening|daily|weekly) (?:briefing|brief|digest|roundup)\b|\bnewsletter\b|\bwhat we know\b|"
-    r"\bthe week in\b|"
+    r"\bthe week in\b|\b(?:everything|what) (?:you need )?to know\b|\btimeline\b|\bfact ?check\b|"
+    r"\blive (?:updates|blog)\b|\brecap\b|^(?:photos|in pictures)\s*:|\ba life in pictures\b|\bsee (?:the )?photos\b|"
     # a headline that asks ("What happens when a prime minister resigns?", "Who was al Qaeda leader ...?") heads an
     # explainer or a feature, not the report of what happened
     r"\?(?=\s|$|\.\.\.|…)", re.IGNORECASE)
@@ -189,5 +191,5 @@ _COMMENTARY_OR_DIGEST = re.compile(
 
 def is_commentary_or_digest(title: str | None) -> bool:
     """Whether a headline marks its article as opinion, analysis, an explainer ("what we know", a headline that
-    asks a question) or a digest."""
+    asks a question, a timeline, a fact check), a live page, a recap, a photo gallery or a digest."""
     return bool(title) and _COMMENTARY_OR_DIGEST.search(title) is not None

@@ -192,6 +192,13 @@ def test_reports_come_before_opinion_and_digests_of_the_same_news(genre_engine: 
     ("Who was Vessa Orlen? The latest on the former minister ...", True),
     ("Is the ferry strike over?", True),
     ("Harbour board asks: who pays for the cranes", False),
+    ("Ferry strike: everything you need to know", True),  # explainers, timelines, fact checks
+    ("The Kellerby affair: a timeline", True),
+    ("Fact check: the mayor did not sell the cranes", True),
+    ("Ferry strike live updates: talks resume", True),  # rolling pages and recaps list what reports report
+    ("Council vote recap: budget passes", True),
+    ("Photos: the harbour at dawn", True),  # galleries
+    ("Photographers gather for the harbour festival", False),
     ("Yahoo!-owned site sold", False),
     (None, False),
 ])
