@@ -86,7 +86,7 @@ def _answer(engine: Engine, body: AskRequest) -> tuple[Answer, str]:
 
 def _sse(answer: Answer, resolved: str) -> Iterator[str]:
     """Each cited sentence as an `answer` event with its citation, then the whole answer as `done`."""
-    parts = [(f"{c.quote} [{c.n}] ", [c.to_dict()]) for c in answer.citations] or [(answer.answer, [])]
+    parts = [(f"{c.shown} [{c.n}] ", [c.to_dict()]) for c in answer.citations] or [(answer.answer, [])]
     for delta, cited in parts:
         yield f"event: answer\ndata: {json.dumps({'delta': delta, 'citations': cited}, ensure_ascii=False)}\n\n"
     done = {**answer.to_dict(), "resolved_question": resolved}

@@ -62,6 +62,8 @@ class CitationOut(BaseModel):
     score: float
     field: Literal["text", "title"] = Field("text", description="The article field quoted: its text or its "
                                             "headline (title)")
+    cut: bool = Field(False, description="The quote is the start of a longer sentence (the answer shows it "
+                                         "followed by '…')")
 
 
 class AnswerOut(BaseModel):

@@ -222,3 +222,39 @@ def test_a_headline_keeps_its_number_for_a_question_asking_how_much() -> None:
     assert _select_texts(title, "By how much did the ferry operator raise its fares?", tenth, price)[0] == title
     # a question asking for something else: the sentence says what the headline says
     assert _select_texts(title, "What did the ferry operator do?", tenth, price) == [tenth[0], price[0]]
+
+
+def test_a_sentence_that_no_longer_fits_is_quoted_up_to_a_word_boundary() -> None:
+    from qa.answer import CUT_MIN_CHARS, Answerer, _Candidate
+    from qa.search import Hit
+
+    first = ("The harbour board voted on Monday to replace the three oldest container cranes of the Western Basin, "
+             "ending a dispute that had run since the spring, and asked the port authority to report by June.")
+    detail = ("The new cranes will be built by Ostmark Heavy Industries at a cost of 214 million crowns, the board "
+              "said, and the first will arrive in Saltmere next spring, with the other two following a year "
+              "later, once the quay wall beneath them has been rebuilt.")
+    short = "Dock workers welcomed the vote."
+    text = f"{first} {detail} {short}"
+    hit = Hit(chunk_id=1, article_id="a", title=None, date=None, source=None, url=None, text=text, start=0,
+              end=len(text), score=1.0)
+
+    def candidate(sentence: str, score: float) -> _Candidate:
+        start = text.index(sentence)
+        return _Candidate(hit, start, start + len(sentence), sentence, score=score)
+
+    answerer = Answerer(searcher=None, max_chars=400)  # type: ignore[arg-type]  # selection needs no index
+    chosen = answerer._greedy([candidate(first, 1.2), candidate(detail, 1.1), candidate(short, 0.8)])
+    assert [c.cut for c in chosen] == [False, True]
+    cut = chosen[1]
+    assert detail.startswith(cut.text) and text[cut.start:cut.end] == cut.text  # still an exact quote
+    assert "214 million crowns" in cut.text and len(first) + len(cut.text) + 10 <= 400
+    assert not cut.text.endswith((" ", ","))
+    from qa.answer import Citation
+
+    shown = Citation(n=2, article_id="a", title=None, date=None, source=None, url=None, quote=cut.text,
+                     start=cut.start, end=cut.end, chunk_id=1, score=1.1, cut=True).shown
+    assert shown == cut.text + "…"  # the answer marks the cut
+    # too little of it fits: the whole shorter sentence is taken instead
+    narrow = Answerer(searcher=None, max_chars=len(first) + CUT_MIN_CHARS)  # type: ignore[arg-type]
+    assert [c.text for c in narrow._greedy([candidate(first, 1.2), candidate(detail, 1.1),
+                                             candidate(short, 0.8)])] == [first, short]
