@@ -158,11 +158,16 @@ class _Words:
 
 
 def _quotable(sentence: str) -> bool:
-    """Not a question (subheadings and FAQs ask: "Who can get boosted?") nor a photo credit."""
+    """Not a question (subheadings and FAQs ask: "Who can get boosted?"), a photo credit, or a fragment: a scraped
+    text broken mid-sentence starts in lower case ("time the central bank has raised rates ..."; "iPhone" does not
+    count)."""
+    if _FRAGMENT.match(sentence):
+        return False
     return not sentence.rstrip("\"'”’) ").endswith("?") and not is_credit(sentence)
 
 
 _TOKEN = re.compile(r"[\w'’]+")
+_FRAGMENT = re.compile(r"[a-z]+(?![\w'’]*[A-Z])")
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’]*")
 _MID_SENTENCE_CAPITAL = re.compile(r"(?<=[\w,;'’\"] )[A-Z][\w'’]*")  # after a word, not at a sentence's start
 _NUMBER = re.compile(r"\d+(?:[,.]\d+)*")

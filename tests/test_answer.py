@@ -258,3 +258,17 @@ def test_a_sentence_that_no_longer_fits_is_quoted_up_to_a_word_boundary() -> Non
     narrow = Answerer(searcher=None, max_chars=len(first) + CUT_MIN_CHARS)  # type: ignore[arg-type]
     assert [c.text for c in narrow._greedy([candidate(first, 1.2), candidate(detail, 1.1),
                                              candidate(short, 0.8)])] == [first, short]
+
+
+@pytest.mark.parametrize(("sentence", "quotable"), [
+    ("The bank raised rates by half a point.", True),
+    ("iPhone sales rose by 4 percent.", True),
+    ("“We will win,” she said.", True),
+    ("time the central bank has raised rates since December, and follows recent hikes by the The Bank", False),
+    ("Who can get boosted?", False),
+    ("Manuel Balce Ceneta/AP", False),
+])
+def test_fragments_questions_and_credits_are_not_quoted(sentence: str, quotable: bool) -> None:
+    from qa.answer import _quotable
+
+    assert _quotable(sentence) is quotable
