@@ -117,6 +117,9 @@ def test_sigkill_of_newsqa_ingest_in_every_phase(demo_settings: Settings, tmp_pa
             rerun = Ingest(victim, batch)
             assert rerun.finish() == 0, "".join(rerun.lines[-20:])
             assert _snapshot(victim) == new_state
-    assert kills >= 20, kills  # processes that were really killed, not ones that had already finished
+    # processes that were really killed, not ones that had already finished: on a loaded machine a run can end
+    # before its signal (seen once in 20 here, with two other processes busy), which proves nothing either way
+    planned = sum(times for _, times in PLAN)
+    assert kills >= planned - 2, (kills, planned)
     assert outcomes["old"] >= 10 and outcomes["new"] >= 1, outcomes
     print(f"\n{kills} SIGKILLs survived: {outcomes}")
