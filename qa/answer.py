@@ -157,6 +157,9 @@ class _Words:
         return any(term[:n] in self.words for n in range(5, len(term)))  # a 5+ letter word term starts with
 
 
+_FRAGMENT = re.compile(r"[a-z]+(?![\w'’]*[A-Z])")  # a lower-case first word, not "iPhone" or "eBay"
+
+
 def _quotable(sentence: str) -> bool:
     """Not a question (subheadings and FAQs ask: "Who can get boosted?"), a photo credit, or a fragment: a scraped
     text broken mid-sentence starts in lower case ("time the central bank has raised rates ..."; "iPhone" does not
@@ -167,7 +170,6 @@ def _quotable(sentence: str) -> bool:
 
 
 _TOKEN = re.compile(r"[\w'’]+")
-_FRAGMENT = re.compile(r"[a-z]+(?![\w'’]*[A-Z])")
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’]*")
 _MID_SENTENCE_CAPITAL = re.compile(r"(?<=[\w,;'’\"] )[A-Z][\w'’]*")  # after a word, not at a sentence's start
 _NUMBER = re.compile(r"\d+(?:[,.]\d+)*")
