@@ -61,6 +61,11 @@ _PICTURE_AGENCY = (r"(?:AP|AFP|Reuters|Getty Images|Bloomberg|Shutterstock|Redux
                    r"|UPI|Hulton Archive|Archive Photos|Mirrorpix|Corbis|WireImage|FilmMagic|Visum)")
 _CREDIT_PREFIX = re.compile(rf"^(?:[A-Z][\w.'’\-]*\s){{0,4}}[A-Z][\w.'’\-]*(?:\s?/\s?{_CREDIT_NAME})*?\s?/\s?"
                             rf"{_PICTURE_AGENCY}(?:\s+via\s+Getty Images)?\s+(?=[A-Z\"“‘'(])")
+# A dateline before an article's first sentence: "London (CNN Business) ", "(Reuters) ", "WASHINGTON — ",
+# "NEW YORK (AP) — ". It says where the report was filed, not what happened.
+_DATELINE = re.compile(r"^(?:(?:[A-Z][A-Za-z.]*(?:[ ,]+[A-Z][A-Za-z.]*){0,3}\s*)?"
+                       r"\((?:CNN(?: Business| Politics| Sport)?|AP|Reuters|AFP)\)\s*(?:[—–-]+\s*)?|"
+                       r"[A-Z]{2,}(?:[ ,]+[A-Z]{2,}\.?){0,3}\s*[—–-]+\s*)(?=[A-Z\"“‘'])")
 _CODE_LIKE = re.compile(r"(?:\bfunction\s*\(|\bvar \w+\s*=|\}\s*\)|;\s*$|\{[^}]*:[^}]*\})")
 _TERMINAL = tuple(".!?:;\"'”’)…]")
 MAX_NON_SENTENCE_WORDS = 15
@@ -98,6 +103,12 @@ def is_credit(text: str) -> bool:
 def credit_prefix(text: str) -> int:
     """Length of a photo credit glued to the start of a caption ("Rafiq Maqbool/AP A man throws ..."); 0 if none."""
     match = _CREDIT_PREFIX.match(text)
+    return match.end() if match else 0
+
+
+def dateline_prefix(text: str) -> int:
+    """Length of a dateline before a sentence ("WASHINGTON — A Tuesday ...", "Tokyo (CNN) Former ..."); 0 if none."""
+    match = _DATELINE.match(text)
     return match.end() if match else 0
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from corpus.article import is_commentary_or_digest
-from corpus.clean import credit_prefix, is_credit
+from corpus.clean import credit_prefix, dateline_prefix, is_credit
 from corpus.entities import main_actors
 from corpus.sentences import split_sentences
 from index.lexical import query_tokens
@@ -278,7 +278,9 @@ class Answerer:
         out = []
         for hit in hits:
             for s, e in split_sentences(hit.text):
-                s += credit_prefix(hit.text[s:e])  # quote a caption without the photo credit glued before it
+                # quote a caption without the photo credit glued before it, a report's lead without its dateline
+                s += credit_prefix(hit.text[s:e])
+                s += dateline_prefix(hit.text[s:e])
                 key = (hit.article_id, hit.start + s)
                 if key in seen or len(hit.text[s:e]) < 20 or not _quotable(hit.text[s:e]):
                     continue  # overlapping chunks repeat sentences; fragments, questions and credits answer nothing

@@ -178,3 +178,17 @@ def test_untitled_article_takes_its_url_slug_and_an_all_junk_body_keeps_the_head
         article_from_record({"id": "n", "url": "https://n.example/a?id=3", "text": junk}, "t:4")
     with pytest.raises(BadArticle, match="empty after cleaning"):
         article_from_record({"id": "s", "title": "Menu", "text": junk}, "t:5")  # one word says too little
+
+
+@pytest.mark.parametrize("text, sentence", [
+    ("London (CNN Business) Central bankers raised rates.", "Central bankers raised rates."),
+    ("(Reuters) World swimming's governing body voted on Sunday.", "World swimming's governing body voted on Sunday."),
+    ("WASHINGTON — A demonstration ended in 35 arrests.", "A demonstration ended in 35 arrests."),
+    ("NEW YORK (AP) — Stocks fell.", "Stocks fell."),
+    ("NASA said on Monday that the launch was scrubbed.", None),
+    ("US officials said the talks would resume.", None),
+])
+def test_a_dateline_before_a_sentence_is_found(text: str, sentence: str | None) -> None:
+    from corpus.clean import dateline_prefix
+
+    assert text[dateline_prefix(text):] == (sentence or text)
