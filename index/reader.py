@@ -36,7 +36,8 @@ class ChunkTable:
         self.article = np.array([article_index.setdefault(r[1], len(article_index)) for r in rows], dtype=np.int32)
         self.article_names = list(article_index)
         self.article_position = article_index  # article id -> its index in article_names
-        # per article: its headline marks it as opinion, analysis or a digest (search favours reports)
+        # per article: its headline marks it as commentary, an explainer or a digest, not a report
+        # (corpus.article.is_commentary_or_digest; search favours reports)
         headlines = titles or {}
         self.commentary = np.array([is_commentary_or_digest(headlines.get(name)) for name in self.article_names],
                                    dtype=bool)
@@ -82,7 +83,7 @@ class ChunkTable:
         return np.where(found, self.day[rows], UNDATED)
 
     def commentary_of(self, chunk_ids: np.ndarray) -> np.ndarray:
-        """For each chunk: its article is opinion, analysis or a digest (False for a chunk not in the table)."""
+        """For each chunk: its article is not a report (see commentary; False for a chunk not in the table)."""
         if not len(self.ids):
             return np.zeros(len(chunk_ids), dtype=bool)
         rows, found = self._rows_of(chunk_ids)

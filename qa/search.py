@@ -54,7 +54,7 @@ class Query:
     actor: str | None = None
     mode: Mode = "hybrid"
     time_aware: bool = True  # parse dates in the question and prefer recent articles
-    prefer_reports: bool = True  # news reports over opinion, analysis and digests (COMMENTARY_PRIOR)
+    prefer_reports: bool = True  # news reports over commentary, explainers and digests (COMMENTARY_PRIOR)
     fusion: Fusion | None = None  # None: the searcher's configured fusion
     level: Level = "article"  # rank articles (each by its best passage) or chunks
 
@@ -269,7 +269,8 @@ class Searcher:
             scored[chunk_id] *= f
 
     def _reports_first(self, scored: dict[int, float]) -> None:
-        """Scale the passages of opinion, analysis and digest articles by COMMENTARY_PRIOR."""
+        """Scale the passages of articles that are not reports (commentary, explainers, digests: the table's
+        commentary flag) by COMMENTARY_PRIOR."""
         table = self.reader.table
         if not scored or not table.commentary.any():
             return
