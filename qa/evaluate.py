@@ -43,8 +43,13 @@ def load_questions(path: Path) -> list[dict[str, Any]]:
 
 
 def normalize(text: str) -> str:
+    """Lower case, every punctuation mark (quotes and apostrophes too) a space, spaces collapsed.
+
+    An apostrophe is a word boundary like any other mark: a possessive still names its owner ("Google’s parent
+    company" mentions Google). Deleting apostrophes instead made it the non-word "googles", and 5 of the 459 dev
+    answers that name a correct choice only in the possessive counted as not covering it (2 more as not naming a
+    wrong one)."""
     text = unicodedata.normalize("NFKC", text).lower()
-    text = re.sub(r"[\"'“”‘’`´]", "", text)
     text = re.sub(r"[^\w\s]", " ", text)
     return " ".join(text.split())
 

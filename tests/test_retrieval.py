@@ -145,6 +145,17 @@ def test_eval_baseline_is_article_level_bm25_with_time() -> None:
     assert SYSTEMS["bm25"]["level"] == SYSTEMS["dense"]["level"] == "chunk"
 
 
+def test_eval_choices_are_matched_as_whole_words_with_punctuation_normalised() -> None:
+    from qa.evaluate import mentions
+
+    assert mentions("One share of Google’s parent company Alphabet ...", "Google")  # a possessive names its owner
+    assert mentions("North Korea's Kim Jong Un declares victory", "north korea")
+    assert mentions("Her single, “Break My Soul,” dropped late Monday.", '"Break My Soul"')
+    assert mentions("Pac-12 powerhouses UCLA, USC joining Big Ten", "pac 12")
+    assert not mentions("The Googles of this world", "Google")  # another word, not a mention
+    assert not mentions("US Open updates", "Open championship") and not mentions("anything", "")
+
+
 def test_a_mention_is_a_whole_word_of_any_named_actor() -> None:
     mentions = _mention_test(_question_names("What did Marta Kowalewska and Oyelaran-Kowalczyk's party say?"))
     assert mentions is not None and _mention_test([]) is None
