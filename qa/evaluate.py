@@ -25,7 +25,8 @@ SYSTEMS: dict[str, dict[str, Any]] = {
     "bm25": {"mode": "bm25", "time_aware": False, "prefer_reports": False, "level": "chunk"},
     "dense": {"mode": "dense", "time_aware": False, "prefer_reports": False, "level": "chunk"},
     # the data README's baseline: BM25 over title + whole text, one document per article, as_of cut, recency
-    "bm25+time": {"mode": "bm25", "time_aware": True, "prefer_reports": False, "level": "article"},
+    "bm25+time": {"mode": "bm25", "time_aware": True, "prefer_reports": False, "level": "article",
+                  "recency": "simple"},
     "full": {"mode": "hybrid", "time_aware": True, "level": "article"},
     # variants for choosing the fusion by measurement (newsqa eval --systems ...)
     "hybrid": {"mode": "hybrid", "time_aware": False},

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 REPORTING_LAG = dt.timedelta(days=7)
 RECENT_DAYS = 30.0  # recency fades as exp(-age / this)
-WEEK_DAYS = 7.0  # ... and faster for "this week" / "last week"
+WEEK_DAYS = 14.0  # ... and faster for "this week" / "last week" (with qa.search's grace of 2 days: 10-17 alike)
 _MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
           r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
 _FULL_DATE = re.compile(rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}\s+{_MONTH}\s+\d{{4}}|"

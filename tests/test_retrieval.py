@@ -88,6 +88,18 @@ def test_recently_prefers_the_newer_of_two_equal_articles(small_engine: Engine) 
     assert top.index("new") < top.index("old")
 
 
+def test_reports_of_the_last_two_days_are_equally_recent(small_engine: Engine) -> None:
+    def score(as_of: dt.date, **options: str) -> float:
+        hits = small_engine.searcher.search(Query("Port of Valdora strike", k=9, as_of=as_of, **options))  # type: ignore[arg-type]
+        return next(h.score for h in hits if h.article_id == "new")  # published 2024-05-10
+
+    fresh = score(dt.date(2024, 5, 10))
+    assert score(dt.date(2024, 5, 12)) == pytest.approx(fresh)  # RECENCY_GRACE: two days later, still fresh
+    assert score(dt.date(2024, 5, 14)) < fresh
+    # the eval's BM25 + time baseline keeps the data README's prior, 1 + exp(-age / scale): 2x, not 5x, when fresh
+    assert score(dt.date(2024, 5, 10), recency="simple") == pytest.approx(fresh * 2 / 5)
+
+
 def test_date_phrases_become_filters(small_engine: Engine) -> None:
     top = _top(small_engine, Query("Why did dock workers strike in January 2023?", k=9, as_of=dt.date(2024, 6, 1)))
     assert top[0] == "old" and "new" not in top
@@ -141,7 +153,8 @@ def test_article_level_ranks_articles_once_each_by_their_best_passage(long_engin
 def test_eval_baseline_is_article_level_bm25_with_time() -> None:
     from qa.evaluate import SYSTEMS
 
-    assert SYSTEMS["bm25+time"] == {"mode": "bm25", "time_aware": True, "prefer_reports": False, "level": "article"}
+    assert SYSTEMS["bm25+time"] == {"mode": "bm25", "time_aware": True, "prefer_reports": False, "level": "article",
+                                    "recency": "simple"}
     assert SYSTEMS["bm25"]["level"] == SYSTEMS["dense"]["level"] == "chunk"
 
 
