@@ -100,6 +100,24 @@ def is_credit(text: str) -> bool:
     return len(text.split()) <= 10 and bool(_CREDIT.match(text.strip()))
 
 
+# A call to subscribe ("Sign up here for the '5 Things' newsletter.", "Consider supporting our journalism and become a
+# USA TODAY digital subscriber today.", "A version of this story first appeared in CNN's What Matters newsletter."):
+# signing up, a newsletter or an inbox, said to the reader ("here", "our", "free"). A report about subscribers
+# ("Netflix lost 200,000 subscribers") or someone's newsletter ("Lopez concluded in her newsletter") is not one.
+_SIGN_UP = r"\b(?:sign(?:ing)? up|subscribe)\b"
+_TO_READER = r"\b(?:here|our|free|newsletter|inbox)\b"
+_PROMO = re.compile(
+    rf"^\W*(?:[A-Z\-]+:\s*)?(?:sign up|subscribe)\b|{_SIGN_UP}.*{_TO_READER}|{_TO_READER}.*{_SIGN_UP}"
+    r"|\bnewsletter\b.*\b(?:our|here|inbox)\b|\b(?:our|here|inbox)\b.*\bnewsletter\b"
+    r"|\b(?:(?:version|edition) of (?:this|the|CNN)|part of)\b.*\bnewsletter\b"
+    r"|\bdigital subscriber\b|\bsubscriber-only\b|\byour inbox\b", re.IGNORECASE)
+
+
+def is_promo(text: str) -> bool:
+    """A newsletter or subscription call to the reader, which scrapes keep between paragraphs."""
+    return _PROMO.search(text) is not None
+
+
 def credit_prefix(text: str) -> int:
     """Length of a photo credit glued to the start of a caption ("Rafiq Maqbool/AP A man throws ..."); 0 if none."""
     match = _CREDIT_PREFIX.match(text)

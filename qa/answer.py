@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from corpus.article import is_commentary_or_digest
-from corpus.clean import credit_prefix, dateline_prefix, is_credit
+from corpus.clean import credit_prefix, dateline_prefix, is_credit, is_promo
 from corpus.entities import main_actors
 from corpus.sentences import split_sentences
 from index.lexical import query_tokens
@@ -166,11 +166,11 @@ def _quotable(sentence: str) -> bool:
     count)."""
     if _FRAGMENT.match(sentence):
         return False
-    return not sentence.rstrip("\"'”’) ").endswith("?") and not is_credit(sentence)
+    return not sentence.rstrip("\"'”’) ").endswith("?") and not is_credit(sentence) and not is_promo(sentence)
 
 
-_TOKEN = re.compile(r"[\w'’]+")
-_CAPITALISED = re.compile(r"\b[A-Z][\w'’]*")
+_TOKEN = re.compile(r"[\w'’]+(?:\.\d+)*")  # "BA.5" is one word: a sentence about BA.4 does not say it
+_CAPITALISED = re.compile(r"\b[A-Z][\w'’]*(?:\.\d+)*")
 _MID_SENTENCE_CAPITAL = re.compile(r"(?<=[\w,;'’\"] )[A-Z][\w'’]*")  # after a word, not at a sentence's start
 _NUMBER = re.compile(r"\d+(?:[,.]\d+)*")
 

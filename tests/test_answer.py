@@ -191,6 +191,17 @@ def test_a_headline_naming_what_the_sentences_only_describe_is_kept() -> None:
         leak[0], sale[0]]
 
 
+def test_a_numbered_name_is_one_word() -> None:
+    # "BA.5" is not said by a sentence about BA.4 (split at the dot, both would be "BA")
+    question = "What is the most transmissible variant called?"
+    title = "Variant BA.5: the most transmissible yet is here"
+    ba4 = ("The newest variant, like its relative BA.4, is the most transmissible yet.", 1.2)
+    other = ("Cases rose by 30% over the past fortnight.", 1.0)
+    assert _select_texts(title, question, ba4, other)[0] == title
+    ba5 = ("The newest variant, BA.5, is the most transmissible yet.", 1.2)
+    assert _select_texts(title, question, ba5, other) == [ba5[0], other[0]]
+
+
 def _select_texts(title: str, question: str, *sentences: tuple[str, float]) -> list[str]:
     """The texts _select quotes for a headline (scored 1.5) and sentences of one article."""
     from qa.answer import Answerer, _Candidate

@@ -86,6 +86,24 @@ def test_html_page_main_text_and_metadata(tmp_path: Path) -> None:
         assert junk not in article.text
 
 
+@pytest.mark.parametrize("text, promo", [
+    ("Sign up here for the '5 Things' newsletter.", True),
+    ("TO-DATE: Subscribe to our Sports newsletter now!", True),
+    ("Consider supporting our journalism and become a USA TODAY digital subscriber today.", True),
+    ("To get it in your inbox, sign up for free, here.", True),
+    ("A version of this story first appeared in CNN Business' Before the Bell newsletter.", True),
+    ("This is the weekly edition of CNN's coronavirus newsletter.", True),
+    ("In April, Netflix reported that it lost 200,000 subscribers in the first quarter.", False),
+    ("Lopez confirmed Sunday via her fan newsletter that the two had wed.", False),
+    ('"All you need is love," Lopez concluded in her newsletter Sunday.', False),
+    ("To be notified when the application is open, borrowers can sign up at studentaid.gov.", False),
+])
+def test_newsletter_and_subscription_calls_to_the_reader(text: str, promo: bool) -> None:
+    from corpus.clean import is_promo
+
+    assert is_promo(text) is promo
+
+
 @pytest.mark.parametrize("text, credit", [
     ("Manuel Balce Ceneta/AP", True),
     ("Dominic Lipinski/PA Images/Getty Images", True),
