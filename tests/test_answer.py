@@ -175,31 +175,30 @@ def test_a_headline_a_quoted_sentence_repeats_gives_way_to_another_sentence() ->
     assert _select_texts(title, question, protest, price) == [title, protest[0], price[0]]
 
 
-def test_a_headline_naming_what_the_sentences_only_describe_is_kept() -> None:
-    question = "Where did the massive data leak occur?"
-    title = "Kestria data leak: one billion people had their personal data leaked"
+@pytest.mark.parametrize("question, title, describing, naming", [
+    ("Where did the massive data leak occur?", "Kestria data leak: one billion people had their personal data leaked",
+     "A database holding the personal data of one billion Chinese citizens was leaked in a massive breach.",
+     "A database holding the personal data of one billion Kestria citizens was leaked in a massive breach."),
+    # "BA.5" is one word: a sentence about BA.4 does not say it (split at the dot, both would be "BA")
+    ("What is the most transmissible variant called?", "Variant BA.5: the most transmissible yet is here",
+     "The newest variant, like its relative BA.4, is the most transmissible yet.",
+     "The newest variant, BA.5, is the most transmissible yet."),
+])
+def test_a_headline_naming_what_the_sentences_only_describe_is_kept(question: str, title: str, describing: str,
+                                                                     naming: str) -> None:
+    other = ("A user of a forum said cases rose by 30% over the past fortnight.", 1.0)
+    # sentence case: the headline has a name the sentences lack, so it stays
+    assert _select_texts(title, question, (describing, 1.2), other)[0] == title
+    # once a sentence names it too, the headline is said
+    assert _select_texts(title, question, (naming, 1.2), other) == [naming, other[0]]
+
+
+def test_a_title_case_headline_is_said_by_half_its_words() -> None:
+    # Title Case: capitals mark no names, and half the words said is enough
     leak = ("A database holding the personal data of one billion Chinese citizens was leaked in a massive breach.", 1.2)
     sale = ("A user of a hacker forum offered to sell the data.", 1.0)
-    # sentence case: "Kestria" is a name the sentences lack, so the headline stays
-    assert _select_texts(title, question, leak, sale)[0] == title
-    # once a sentence names it too, the headline is said
-    named = ("A database holding the personal data of one billion Kestria citizens was leaked in a massive "
-             "breach.", 1.2)
-    assert _select_texts(title, question, named, sale) == [named[0], sale[0]]
-    # Title Case: capitals mark no names, and half the words said is enough
-    assert _select_texts("Kestria Data Leak Exposes Personal Data of One Billion People", question, leak, sale) == [
-        leak[0], sale[0]]
-
-
-def test_a_numbered_name_is_one_word() -> None:
-    # "BA.5" is not said by a sentence about BA.4 (split at the dot, both would be "BA")
-    question = "What is the most transmissible variant called?"
-    title = "Variant BA.5: the most transmissible yet is here"
-    ba4 = ("The newest variant, like its relative BA.4, is the most transmissible yet.", 1.2)
-    other = ("Cases rose by 30% over the past fortnight.", 1.0)
-    assert _select_texts(title, question, ba4, other)[0] == title
-    ba5 = ("The newest variant, BA.5, is the most transmissible yet.", 1.2)
-    assert _select_texts(title, question, ba5, other) == [ba5[0], other[0]]
+    assert _select_texts("Kestria Data Leak Exposes Personal Data of One Billion People",
+                         "Where did the massive data leak occur?", leak, sale) == [leak[0], sale[0]]
 
 
 def _select_texts(title: str, question: str, *sentences: tuple[str, float]) -> list[str]:
