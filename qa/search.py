@@ -224,9 +224,9 @@ class Searcher:
 
     def _by_article(self, q: Query, vector: Any, mask: np.ndarray | None
                     ) -> tuple[dict[int, float], dict[str, dict[int, float]]]:
-        """Article scores, each keyed by the article's best chunk: w x the best chunk's cosine + (1 - w) x the
-        article's BM25 over the best allowed article's. Candidates: the BM25 top articles and the articles of
-        the dense top chunks."""
+        """Article scores, each keyed by the article's best chunk: w x the best chunk's cosine + (1 - w) x (the
+        article's BM25 over the best allowed article's, with CHUNK_BM25_SHARE of it from its best passage's BM25
+        over the best passage's). Candidates: the BM25 top articles and the articles of the dense top chunks."""
         table = self.reader.table
         allowed = table.article_mask(mask)
         bm25_articles = (np.where(allowed, self.reader.article_scores(q.text), 0.0) if q.mode != "dense"
@@ -256,8 +256,9 @@ class Searcher:
         scored: dict[int, float] = {}
         lexical: dict[int, float] = {}
         if len(rows):
-            # the article's passage: the chunk that best matches the question, by the same fusion (the first
-            # such chunk on a tie); its score: the article's best cosine and the article's BM25
+            # the article's passage: the chunk that best matches the question, by cosine and chunk BM25 at
+            # PASSAGE_DENSE_WEIGHT (the first such chunk on a tie); its score: the article's best cosine, the
+            # article's BM25 and its best passage's BM25
             firsts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
             fused = pw * all_cos + (1 - pw) * all_bm25 / top_chunk_bm25
             top = np.maximum.reduceat(fused, firsts)
