@@ -85,7 +85,7 @@ def test_no_answer_state(server: Server, browser) -> None:  # type: ignore[no-un
 
 
 def test_a_quoted_headline_is_marked_in_the_articles_title(server: Server, browser) -> None:  # type: ignore[no-untyped-def]
-    question = "What happened to the port strike?"
+    question = "What did the dock union reject?"
     _, expected = server.post("/api/ask", {"question": question})
     headline = next(c for c in expected["citations"] if c["field"] == "title")
     page = browser.new_page()
