@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from corpus.sentences import split_sentences
+
 STOPWORDS = frozenset("""
 a an the and or but if of at by for with about against between into through during before after above below
 to from up down in out on off over under again further then once here there when where why how all any both
@@ -34,9 +36,16 @@ def terms(text: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS and len(w) > 1]
 
 
+def _sentences(text: str) -> list[str]:
+    """text's sentences, not broken after an initial or abbreviation ("J. K. Rowling", "the U.S. Open",
+    "Roe v. Wade"): a question cut there loses its question word ("Rowling get in a Twitter row with?")."""
+    text = text.strip()
+    return [text[s:e] for s, e in split_sentences(text)]
+
+
 def focus_sentence(question: str) -> str:
     """The asking sentence of a question that first gives background; the whole question otherwise."""
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", question.strip()) if s]
+    sentences = _sentences(question)
     if len(sentences) < 2:
         return question
     asking = [s for s in sentences if s.endswith("?")]
@@ -46,7 +55,7 @@ def focus_sentence(question: str) -> str:
 def names(text: str) -> set[str]:
     """Lower-cased capitalised words that do not start a sentence: a cheap stand-in for named entities."""
     out = set()
-    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+    for sentence in _sentences(text):
         for word in _WORD.findall(sentence)[1:]:
             if word[0].isupper():
                 out.add(re.sub(r"['’]s$", "", word).lower())

@@ -61,6 +61,23 @@ def test_focus_sentence_of_a_quiz_question() -> None:
     assert focus_sentence("A court ruled this week. Which court was it? Name it.") == "Which court was it?"
 
 
+@pytest.mark.parametrize(("question", "focus"), [
+    # an initial, an abbreviation or "v." does not end the asking sentence, which keeps its question word
+    ("Following the vote, which fellow author did J. K. Merrow praise?",
+     "Following the vote, which fellow author did J. K. Merrow praise?"),
+    ("The U.S. Open ended on Sunday. Who did Dr. Adeyemi beat in the final?",
+     "Who did Dr. Adeyemi beat in the final?"),
+    ("Who most recently agreed to meet the committee on the Jan. 6 attack on the U.S. Capitol?",
+     "Who most recently agreed to meet the committee on the Jan. 6 attack on the U.S. Capitol?"),
+])
+def test_focus_sentence_is_not_cut_at_abbreviations(question: str, focus: str) -> None:
+    from qa.text import focus_sentence, names, wanted_labels
+
+    assert focus_sentence(question) == focus
+    assert "PERSON" in wanted_labels(question)  # "who" and "which author" still ask for a person
+    assert "capitol" in names(" Who met at the U.S. Capitol?")  # a name after "U.S." is a name, not a sentence start
+
+
 def test_search_ranks_the_article_that_holds_the_fact(engine) -> None:  # type: ignore[no-untyped-def]
     found = 0
     for q in ANSWERABLE:
