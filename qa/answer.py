@@ -239,7 +239,7 @@ class Answerer:
             return self._abstain(question, hits)
         more = [p for hit in hits[:MORE_PASSAGES_OF] for p in self.searcher.next_passages(
             hit, question, query_vector, MORE_PASSAGES)] if MORE_PASSAGES else []
-        candidates = self._candidates(hits + more) + self._headline(hits[0])
+        candidates = self._candidates(hits + more) + self._headline(hits[0], question)
         self._score(question, query_vector, candidates, hits)
         chosen = self._select(candidates, question)
         if not chosen or chosen[0].score < MIN_SENTENCE_SCORE:
@@ -289,7 +289,7 @@ class Answerer:
         return out
 
     @staticmethod
-    def _headline(hit: Hit) -> list[_Candidate]:
+    def _headline(hit: Hit, question: str) -> list[_Candidate]:
         if not hit.title:
             return []
         if is_commentary_or_digest(hit.title):
@@ -297,6 +297,12 @@ class Answerer:
         end = headline_end(hit.title, hit.source)
         text = hit.title[:end]
         if len(text) < MIN_HEADLINE_CHARS or not _quotable(text):
+            return []
+        asked = _Words(terms(question))
+        if all(asked.has(w) for w in terms(text)):
+            # it only restates the question ("KFC just rolled out a new menu item to attract a younger crowd" for
+            # "Which menu item did KFC roll out ...?"): quoting it would answer nothing. Dev: 3 answers change,
+            # coverage 229 -> 230 of 459, wrong-choice 44 -> 44; demo 61 -> 61 of 74.
             return []
         return [_Candidate(hit, 0, end, text, field="title")]
 

@@ -78,6 +78,15 @@ def test_focus_sentence_is_not_cut_at_abbreviations(question: str, focus: str) -
     assert "capitol" in names(" Who met at the U.S. Capitol?")  # a name after "U.S." is a name, not a sentence start
 
 
+def test_a_headline_that_only_restates_the_question_is_not_quoted(engine) -> None:  # type: ignore[no-untyped-def]
+    # every word of "Mayor Grainger Will Not Seek Re-election After Turbulent Term" is in the question
+    answer = engine.answerer.answer("Why did Mayor Grainger say he will not seek re-election after a turbulent term?")
+    assert not answer.abstained and answer.citations
+    _check_citations(engine, answer)
+    assert all(c.field == "text" for c in answer.citations), answer.answer
+    assert any("Grainger" in c.quote for c in answer.citations)
+
+
 def test_search_ranks_the_article_that_holds_the_fact(engine) -> None:  # type: ignore[no-untyped-def]
     found = 0
     for q in ANSWERABLE:
