@@ -14,6 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from cli.train import add_parser as add_train_parser
+from cli.train import cmd_train
 from index.embed import ModelUnavailable
 from index.manifest import IndexCorrupt, IndexNotFound, ModelMismatch
 from qa.settings import Settings
@@ -102,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="only the first N questions")
     p.add_argument("--json", type=str, metavar="OUT", help="also write the metrics as JSON to OUT")
     p.add_argument("--examples", type=str, metavar="OUT", help="write every answer of the full system to OUT")
+
+    add_train_parser(sub, common)
 
     p = sub.add_parser("serve", parents=[common], help="start the HTTP service (JSON API)")
     p.add_argument("--host", help="bind address (env NEWSQA_HOST; default 127.0.0.1)")
@@ -353,7 +357,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "search": cmd_search, "show": cmd_show, "stats": cmd_stats,
             "remove": cmd_remove, "rebuild": cmd_rebuild, "serve": cmd_serve,
-            "eval": cmd_eval}
+            "eval": cmd_eval, "train": cmd_train}
 
 
 if __name__ == "__main__":

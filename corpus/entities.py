@@ -102,3 +102,12 @@ def name_matches(query: str, name: str) -> bool:
     if len(n) == 1:
         return q[-1] == n[0]  # "Mukhtar Ablyazov" asked, "Ablyazov" named
     return any(q[i:i + len(n)] == n for i in range(len(q) - len(n) + 1))
+
+
+def entity_spans(texts: Sequence[str]) -> list[list[tuple[int, int, str]]]:
+    """Character spans (start, end, label) of the named entities, dates and amounts in each text (full NER:
+    answers need entities of any sentence, not only the lead's)."""
+    if not texts:
+        return []
+    return [[(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents]
+            for doc in _nlp().pipe(texts, batch_size=32)]

@@ -256,9 +256,12 @@ def _read_html(text: str, name: str, relative: str) -> Iterator[RawRecord | Skip
     if not document or not (document.get("text") or "").strip():
         yield Skipped(name, "no article text found in the HTML page")
         return
+    from corpus.page_meta import page_meta
+
+    meta = page_meta(text, document)
     fields = {
-        "title": document.get("title"), "date": document.get("date"), "text": document["text"],
+        "title": meta["title"], "date": meta["date"], "text": document["text"],
         "authors": document.get("author"), "source": document.get("sitename") or document.get("hostname"),
-        "url": document.get("url"),
+        "url": meta["url"],
     }
     yield RawRecord(fields, name, default_id_basis=f"file:{relative}")

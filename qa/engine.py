@@ -19,7 +19,7 @@ from index.embed import Embedder, SentenceTransformerEmbedder, backend_of, model
 from index.manifest import BackendMismatch
 from index.reader import IndexReader
 from index.update import UpdateReport, Writer
-from qa.answer import Answerer
+from qa.answer import Answerer, AnswerParams
 from qa.search import Searcher
 from qa.settings import Settings
 
@@ -159,4 +159,4 @@ class Engine:
         if settings.fusion not in ("score", "rrf"):
             raise ValueError(f"NEWSQA_FUSION must be 'score' or 'rrf', got {settings.fusion!r}")
         searcher = Searcher(reader, embedder, fusion=settings.fusion, dense_weight=settings.dense_weight)  # type: ignore[arg-type]
-        return cls(settings, reader, searcher, Answerer(searcher, max_chars=settings.max_answer_chars))
+        return cls(settings, reader, searcher, Answerer(searcher, params=AnswerParams(max_chars=settings.max_answer_chars)))

@@ -1,0 +1,89 @@
+"""The learned answer model: three small logistic regressions, stored as JSON and applied with numpy.
+
+- shortlist: scores every candidate sentence without its embedding (embedding is most of an answer's cost);
+- sentence: rescores the shortlist with the question-sentence cosine added; its probability decides whether the
+  archive answers at all (abstain_below) and which sentences are quoted;
+- span: scores candidate short answers inside the best sentences (answer_below: no short answer).
+
+Trained by `newsqa train fit` (qa.train) from features that `newsqa train features` extracts from labelled
+questions; scikit-learn fits, the file holds the coefficients, so answering needs no scikit-learn.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MODEL_FILE = "answer_model.json"
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """Standardised features -> logistic regression log-odds."""
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        if len(x) == 0:
+            return np.zeros(0, dtype=np.float64)
+        z = (np.asarray(x, dtype=np.float64) - np.asarray(self.mean)) / np.asarray(self.scale)
+        return z @ np.asarray(self.coef) + self.intercept
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.logits(x)))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LinearModel:
+        return cls(tuple(d["features"]), tuple(d["mean"]), tuple(d["scale"]), tuple(d["coef"]), float(d["intercept"]))
+
+
+@dataclass(frozen=True)
+class AnswerModel:
+    shortlist: LinearModel
+    sentence: LinearModel
+    span: LinearModel
+    abstain_below: float  # sentence probability of the best candidate under which the archive "does not say"
+    answer_below: float  # span probability under which no short answer is given
+    shortlist_size: int = 6
+    info: dict[str, Any] = field(default_factory=dict)  # training data version, cross-validated figures
+
+    def to_json(self) -> str:
+        def rounded(m: LinearModel) -> dict[str, Any]:
+            d = asdict(m)
+            for key in ("mean", "scale", "coef"):
+                d[key] = [round(float(v), 6) for v in d[key]]
+            d["intercept"] = round(float(d["intercept"]), 6)
+            return d
+
+        body = {"shortlist": rounded(self.shortlist), "sentence": rounded(self.sentence), "span": rounded(self.span),
+                "abstain_below": round(self.abstain_below, 4), "answer_below": round(self.answer_below, 4),
+                "shortlist_size": self.shortlist_size, "info": self.info}
+        return json.dumps(body, indent=1, sort_keys=True) + "\n"
+
+    def save(self, path: Path) -> None:
+        tmp = Path(path).with_suffix(".tmp")
+        tmp.write_text(self.to_json(), encoding="utf-8")
+        tmp.replace(path)
+
+    @classmethod
+    def from_json(cls, text: str) -> AnswerModel:
+        d = json.loads(text)
+        return cls(LinearModel.from_dict(d["shortlist"]), LinearModel.from_dict(d["sentence"]),
+                   LinearModel.from_dict(d["span"]), float(d["abstain_below"]), float(d["answer_below"]),
+                   int(d.get("shortlist_size", 6)), d.get("info", {}))
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> AnswerModel:
+        """The model at path, or the one shipped in the package."""
+        if path is not None:
+            return cls.from_json(Path(path).read_text(encoding="utf-8"))
+        return cls.from_json(resources.files("qa").joinpath(MODEL_FILE).read_text(encoding="utf-8"))
