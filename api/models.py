@@ -66,9 +66,24 @@ class CitationOut(BaseModel):
                                          "followed by '…')")
 
 
+class ShortAnswerOut(BaseModel):
+    text: str = Field(description="The direct answer: a name, amount, date or short phrase")
+    citation: int = Field(description="The n of the citation whose quote holds it")
+    start: int = Field(description="Where it starts in that citation's quote: quote[start:end] == text")
+    end: int
+    score: float = Field(description="The answer model's probability that it is the answer")
+
+
 class AnswerOut(BaseModel):
     question: str
-    answer: str = Field(description="Answer sentences, each followed by a [n] citation marker")
+    answer: str = Field(description="Answer sentences, each followed by a [n] citation marker; the sentence holding "
+                                    "the short answer comes first")
+    short_answer: ShortAnswerOut | None = Field(default=None, description="The span that answers the question, "
+                                                "inside the first cited sentence; null when none is confident")
+    short_answers: list[ShortAnswerOut] = Field(default_factory=list, description="One per thing the question asks "
+                                                "(\"who won, and with what share?\" has two), best first")
+    confidence: float = Field(default=0.0, description="The answer model's probability that the first sentence "
+                                                       "answers the question")
     citations: list[CitationOut]
     abstained: bool = Field(description="True when the archive holds no answer")
     nearest: list[dict[str, Any]] = Field(description="When abstaining: the closest articles")

@@ -12,7 +12,8 @@ from qa.answer import Answer
 
 
 def content(answer: Answer) -> str:
-    lines = [answer.answer]
+    short = " and ".join(f"{s.text} [{s.citation}]" for s in answer.short_answers)
+    lines = [f"**{short}**", "", answer.answer] if short else [answer.answer]
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:

@@ -90,13 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="re-chunk and re-embed every stored article (after a model or chunk size change)")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("eval", parents=[common], help="retrieval and answer metrics on RealTime QA-style data",
-                       description="Build (or reuse) an index of --corpus, then report Hits@1/4/10 and MRR@10 for "
-                                   "BM25, dense, BM25+time and the full system, and answer coverage / wrong-choice "
-                                   "rate, all in one run.")
+    p = sub.add_parser("eval", parents=[common], help="retrieval and answer metrics on labelled questions",
+                       description="Build (or reuse) an index of --corpus, then, for RealTime QA questions, report "
+                                   "Hits@1/4/10 and MRR@10 for BM25, dense, BM25+time and the full system, and answer "
+                                   "coverage / wrong-choice rate, all in one run; for news-dev questions (must "
+                                   "strings and a gold article or page), report per data set and per outlet: "
+                                   "answered, short answer correct, wrongly abstained, Hits@1/10.")
     p.add_argument("--corpus", required=True, help="articles (any ingest format), e.g. realtimeqa/corpus.jsonl")
-    p.add_argument("--questions", required=True, help="questions JSONL (id, question, date, choices, answer, "
-                                                      "gold_ids)")
+    p.add_argument("--questions", required=True, help="questions JSONL: RealTime QA (id, question, date, choices, "
+                                                      "answer, gold_ids) or news-dev (id, question, must, article_id "
+                                                      "or file)")
     p.add_argument("--as-of-question-date", action="store_true",
                    help="answer each question as of its date (articles published later are excluded)")
     p.add_argument("--systems", default=",".join(["bm25", "dense", "bm25+time", "full"]),
@@ -335,6 +338,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if report.embedded:
         print(f"newsqa eval: indexed {len(report.new) + len(report.updated)} articles", file=sys.stderr)
     engine = Engine.open(settings)
+    if _is_labelled(questions_path):
+        return _eval_labelled(args, engine, questions_path)
     questions = load_questions(questions_path)[: args.limit or None]
     steps = sum(len([q for q in questions if q.get("gold_ids")]) for _ in systems) + len(questions)
     examples: list[dict[str, Any]] = []
@@ -347,6 +352,41 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
                    "model": engine.reader.manifest.model,
                    "date": dt.date.today().isoformat()})
     print(format_table(result))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    if args.examples:
+        Path(args.examples).write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples))
+    return EXIT_OK
+
+
+def _is_labelled(path: Path) -> bool:
+    """news-dev questions (must strings and a gold article or page) rather than RealTime QA's choices."""
+    with path.open(encoding="utf-8") as f:
+        first = next((line for line in f if line.strip()), "{}")
+    return "must" in json.loads(first)
+
+
+def _eval_labelled(args: argparse.Namespace, engine: Any, questions_path: Path) -> int:
+    from tqdm import tqdm
+
+    from qa.evaluate import labelled_metrics
+    from qa.labelled import load_labelled
+
+    items = load_labelled(questions_path)[: args.limit or None]
+    examples: list[dict[str, Any]] = []
+    with tqdm(total=len(items), desc="evaluating", disable=args.quiet, unit="q") as bar:
+        result = labelled_metrics(engine.answerer, items, progress=lambda: bar.update(1), examples=examples)
+    cols = ["questions", "answered", "short_correct", "abstained", "wrongly_abstained", "hits@1", "hits@10",
+            "answer_p50_ms"]
+    for part in ("by_dataset", "by_outlet"):
+        print(f"{part.replace('_', ' '):<40}" + "".join(c[:12].rjust(13) for c in cols))
+        for name, d in result[part].items():
+            print(f"{name[:40]:<40}" + "".join((f"{d[c]:.3f}" if isinstance(d[c], float) else str(d[c])).rjust(13)
+                                               for c in cols))
+    result.update({"corpus": str(args.corpus), "questions_file": str(questions_path),
+                   "articles": engine.reader.manifest.articles, "model": engine.reader.manifest.model,
+                   "answer_model": engine.answerer.model.info.get("data_version")})
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")

@@ -62,9 +62,10 @@ _PICTURE_AGENCY = (r"(?:AP|AFP|Reuters|Getty Images|Bloomberg|Shutterstock|Redux
 _CREDIT_PREFIX = re.compile(rf"^(?:[A-Z][\w.'’\-]*\s){{0,4}}[A-Z][\w.'’\-]*(?:\s?/\s?{_CREDIT_NAME})*?\s?/\s?"
                             rf"{_PICTURE_AGENCY}(?:\s+via\s+Getty Images)?\s+(?=[A-Z\"“‘'(])")
 # A dateline before an article's first sentence: "London (CNN Business) ", "(Reuters) ", "WASHINGTON — ",
-# "NEW YORK (AP) — ". It says where the report was filed, not what happened.
+# "NEW YORK (AP) — ": a place, then a news agency's or outlet's name in brackets or a dash. It says where the report
+# was filed, not what happened.
 _DATELINE = re.compile(r"^(?:(?:[A-Z][A-Za-z.]*(?:[ ,]+[A-Z][A-Za-z.]*){0,3}\s*)?"
-                       r"\((?:CNN(?: Business| Politics| Sport)?|AP|Reuters|AFP)\)\s*(?:[—–-]+\s*)?|"
+                       r"\((?:[A-Z][\w&.\-]*(?: [A-Z][\w&.\-]*){0,2})\)\s*(?:[—–-]+\s*)?|"
                        r"[A-Z]{2,}(?:[ ,]+[A-Z]{2,}\.?){0,3}\s*[—–-]+\s*)(?=[A-Z\"“‘'])")
 _CODE_LIKE = re.compile(r"(?:\bfunction\s*\(|\bvar \w+\s*=|\}\s*\)|;\s*$|\{[^}]*:[^}]*\})")
 _TERMINAL = tuple(".!?:;\"'”’)…]")

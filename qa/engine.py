@@ -159,4 +159,5 @@ class Engine:
         if settings.fusion not in ("score", "rrf"):
             raise ValueError(f"NEWSQA_FUSION must be 'score' or 'rrf', got {settings.fusion!r}")
         searcher = Searcher(reader, embedder, fusion=settings.fusion, dense_weight=settings.dense_weight)  # type: ignore[arg-type]
-        return cls(settings, reader, searcher, Answerer(searcher, params=AnswerParams(max_chars=settings.max_answer_chars)))
+        params = AnswerParams(max_chars=settings.max_answer_chars)
+        return cls(settings, reader, searcher, Answerer(searcher, params=params))

@@ -169,3 +169,67 @@ def format_table(result: dict[str, Any]) -> str:
                  f"for answers; as of question date: {result['as_of_question_date']})")
     return "\n".join(lines)
 
+
+
+def labelled_metrics(answerer: Answerer, items: Sequence[Any], k: int = 5,
+                     progress: Callable[[], None] | None = None,
+                     examples: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The product's answers to labelled questions (qa.labelled), judged per data set and per outlet: answered
+    (every must string in the answer and the gold article cited; for choice questions, a correct choice named),
+    short answer correct, wrongly abstained (gold article first and saying the answer), retrieval Hits@1/10."""
+    from qa.labelled import contains_must, url_key
+    from qa.labelled import mentions as says
+
+    rows = []
+    for item in items:
+        query = Query(item.question, k=k, as_of=item.as_of)
+        started = time.perf_counter()
+        answer = answerer.answer(query)
+        seconds = time.perf_counter() - started
+        ranking = article_ranking(answerer.searcher.search(Query(item.question, k=RESULT_CHUNKS,
+                                                                 as_of=item.as_of)))[:10]
+        reader = answerer.searcher.reader
+        gold_urls = {url_key(u) for u in item.gold_urls}
+        gold = set(item.gold_ids) | {a for a in ranking if gold_urls and
+                                     url_key((reader.article(a) or {}).get("url")) in gold_urls}
+        test = contains_must if item.cite_gold else says
+        found = [test(answer.answer, p) for p in item.positives]
+        cited = {c.article_id for c in answer.citations}
+        answered = (all(found) if item.all_positives else any(found)) and bool(found)
+        answered = answered and (bool(cited & gold) or not item.cite_gold)
+        short = answer.short_answer.text if answer.short_answer else ""
+        short_right = bool(short) and any(test(short, p) or (says(p, short) and len(short) >= 0.5 * len(p))
+                                          for p in item.positives)
+        gold_text = " ".join(str((reader.article(a) or {}).get("text", "")) for a in ranking[:1] if a in gold)
+        rows.append({"dataset": item.dataset, "outlet": item.outlet, "answered": answered,
+                     "wrong": any(says(answer.answer, n) for n in item.negatives),
+                     "abstained": answer.abstained, "short": bool(short), "short_right": short_right,
+                     "wrongly_abstained": answer.abstained and item.covered and bool(gold_text)
+                     and any(test(gold_text, p) for p in item.positives),
+                     "has_gold": bool(item.gold_ids or item.gold_urls),
+                     "rank": next((r for r, a in enumerate(ranking, 1) if a in gold), None), "seconds": seconds})
+        if examples is not None:
+            examples.append({"id": item.id, "question": item.question, "answer": answer.answer,
+                             "short_answer": short, "answered": answered})
+        if progress:
+            progress()
+    return {"by_dataset": _labelled_summary(rows, "dataset"), "by_outlet": _labelled_summary(rows, "outlet")}
+
+
+def _labelled_summary(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, float]]:
+    out = {}
+    for name in sorted({r[key] for r in rows}):
+        part = [r for r in rows if r[key] == name]
+        n = len(part)
+        gold = [r for r in part if r["has_gold"]]
+        times = [r["seconds"] for r in part]
+        out[name] = {"questions": n, "answered": sum(r["answered"] for r in part) / n,
+                     "wrong_choice": sum(r["wrong"] for r in part) / n,
+                     "short_correct": sum(r["short_right"] for r in part) / n,
+                     "short_given": sum(r["short"] for r in part) / n,
+                     "abstained": sum(r["abstained"] for r in part) / n,
+                     "wrongly_abstained": sum(r["wrongly_abstained"] for r in part) / n,
+                     "hits@1": sum(r["rank"] == 1 for r in gold) / max(1, len(gold)),
+                     "hits@10": sum(r["rank"] is not None for r in gold) / max(1, len(gold)),
+                     "answer_p50_ms": 1000 * statistics.median(times)}
+    return out

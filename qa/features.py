@@ -22,9 +22,9 @@ from qa.search import Hit
 from qa.text import AMOUNT_LABELS, names, terms
 
 SENTENCE_FEATURES = (
-    "lexical", "lexical_context", "focus", "type_match", "has_type", "adds_name", "adds_number", "novelty",
-    "restates", "article_rank", "passage_score", "passage_cosine", "passage_bm25", "position", "lead", "headline",
-    "further_passage", "length", "age", "undated", "quotation", "said_x_quotation", "amount_x_number",
+    "lexical", "lexical_context", "focus", "ask", "head", "type_match", "has_type", "adds_name", "adds_number",
+    "novelty", "restates", "article_rank", "passage_score", "passage_cosine", "passage_bm25", "position", "lead",
+    "headline", "further_passage", "length", "age", "undated", "quotation", "said_x_quotation", "amount_x_number",
 )
 SEMANTIC_FEATURES = ("cosine", "cosine_gap")
 _SAID = re.compile(r"\b(say|said|says|tell|told|call(?:ed)?|describ\w+|den(?:y|ied|ies)|claim\w*|warn\w*|"
@@ -94,6 +94,7 @@ def sentence_features(question: Question, candidates: Sequence[Candidate], hits:
     # A question word in every candidate tells sentences apart less than one in a few: weight by rarity.
     weight = {t: math.log(1 + len(candidates) / (1 + sum(1 for h in have if h.has(t)))) for t in question.term_set}
     total = sum(weight.values()) or 1.0
+    ask_total = sum(w for t, w in weight.items() if t in question.ask_terms) or 1.0
     asked = Words(question.terms)
     best_score = max((h.score for h in hits), default=0.0) or 1.0
     best_bm25 = max((h.bm25_score for h in hits), default=0.0) or 1.0
@@ -110,6 +111,7 @@ def sentence_features(question: Question, candidates: Sequence[Candidate], hits:
         lexical_context = sum(w if words.has(t) else 0.5 * w if context.has(t) else 0.0
                               for t, w in weight.items()) / total
         focus = sum(1 for t in question.focus_terms if words.has(t)) / max(1, len(question.focus_terms))
+        ask = sum(w for t, w in weight.items() if t in question.ask_terms and words.has(t)) / ask_total
         labels = labels_in(cand.text, entities.get(hit.article_id, []), question)
         new_names = names(" " + cand.text) - question.names - question.term_set
         new_numbers = set(_NUMBER.findall(cand.text)) - question.numbers
@@ -117,7 +119,7 @@ def sentence_features(question: Question, candidates: Sequence[Candidate], hits:
         days = _days(hit.date, as_of)
         quotation = 1.0 if _QUOTE.search(cand.text) else 0.0
         out[i] = (
-            lexical, lexical_context, focus,
+            lexical, lexical_context, focus, ask, 1.0 if question.head and words.has(question.head) else 0.0,
             1.0 if question.wanted and labels & question.wanted else 0.0,
             1.0 if question.wanted else 0.0,
             1.0 if new_names else 0.0,

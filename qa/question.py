@@ -15,6 +15,11 @@ _NUMBER = re.compile(r"\d+(?:[,.]\d+)*")
 _SECOND_ASK = re.compile(r",?\s+and\s+(?=(?:with\s+|by\s+|in\s+|at\s+|for\s+)?(?:what|which|how|who|whom|when|where)"
                          r"\b)", re.IGNORECASE)
 QTYPES = ("who", "where", "when", "amount", "thing", "other")
+_WH = re.compile(r"\b(?:who|whom|whose|what|which|where|when|how)\b", re.IGNORECASE)
+# the noun a which/what question asks about: "which Babyshambles guitarist" -> guitarist, "to what level" -> level
+_HEAD = re.compile(r"\b(?:[Ww]hich|[Ww]hat|[Hh]ow (?:much|many))\s+((?:[\w'’\-]+\s+){0,2}?)([a-z][\w\-]*)\b"
+                   r"(?=\s+(?:is|are|was|were|did|does|do|"
+                   r"has|have|had|will|would|can|could|of|in|on|at|for|to|from|by|with|that|[a-z]+ed|[a-z]+s)\b)")
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,8 @@ class Question:
     numbers: frozenset[str]
     wanted: frozenset[str]  # spaCy labels that would answer it (empty: any)
     parts: tuple[frozenset[str], ...]  # the labels wanted by each thing asked ("who ..., and with what share?")
+    ask_terms: frozenset[str] = frozenset()  # terms from the last question word on: what is asked, not the setting
+    head: str | None = None  # the stem of the noun a which/what question asks for ("which guitarist")
 
     @classmethod
     def parse(cls, text: str) -> Question:
@@ -41,9 +48,14 @@ class Question:
         wanted = frozenset(wanted_labels(text))
         if wanted and wanted not in parts:
             parts.insert(0, wanted)
+        wh = list(_WH.finditer(focus))
+        ask = focus[wh[-1].start():] if wh else focus
+        head = _HEAD.search(focus)
+        head_terms = terms(head.group(2)) if head else []
         return cls(text=text, focus=focus, terms=tuple(terms(text)), focus_terms=frozenset(terms(focus)),
                    names=frozenset(names(" " + text) - CALENDAR_WORDS), numbers=frozenset(_NUMBER.findall(text)),
-                   wanted=wanted, parts=tuple(parts) or (frozenset(),))
+                   wanted=wanted, parts=tuple(parts) or (frozenset(),), ask_terms=frozenset(terms(ask)),
+                   head=head_terms[0] if head_terms else None)
 
     @property
     def term_set(self) -> frozenset[str]:

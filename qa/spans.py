@@ -21,7 +21,7 @@ GROUPS = {
     "work": {"WORK_OF_ART", "PRODUCT", "EVENT", "LAW", "QUOTED"}, "name": {"NORP", "LANGUAGE", "NAME"},
 }
 # What a span is, where it sits and what it repeats of the question: known once its sentence is.
-STATIC_FEATURES = ("type_match", "has_type", *(f"is_{g}" for g in GROUPS), "in_question", "near", "words",
+STATIC_FEATURES = ("type_match", "has_type", *(f"is_{g}" for g in GROUPS), "in_question", "near", "near_head", "words",
                    "sentence_start", "amount_x_digit", "headline")
 # How good its sentence is and how many of the best sentences repeat it: known once sentences are scored.
 DYNAMIC_FEATURES = ("sentence", "best_sentence", "sentence_rank", "support")
@@ -82,6 +82,8 @@ def static_features(question: Question, span: Span, sentence: str, headline: boo
     here = bisect.bisect_left(starts, span.start)
     near = [abs(bisect.bisect_left(starts, pos) - here) for pos, w in tokens
             if w in content and not (span.start <= pos < span.end)]
+    heads = [abs(bisect.bisect_left(starts, pos) - here) for pos, w in tokens
+             if question.head and w.startswith(question.head) and not (span.start <= pos < span.end)]
     group = _group(span.label)
     named = span.label in ("NAME", "QUOTED") and bool(wanted - AMOUNT_LABELS - {"DATE", "TIME"})
     return np.array([
@@ -90,6 +92,7 @@ def static_features(question: Question, span: Span, sentence: str, headline: boo
         *[1.0 if group == g else 0.0 for g in GROUPS],
         sum(1 for w in words if w in asked) / max(1, len(words)),
         math.exp(-min(near) / 6) if near else 0.0,
+        math.exp(-min(heads) / 3) if heads else 0.0,
         min(len(words), 10) / 5,
         1.0 if span.start < 3 else 0.0,
         (1.0 if re.search(r"\d", span.text) else 0.0) if wanted & AMOUNT_LABELS else 0.0,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from qa.answer import NO_ANSWER
@@ -159,7 +160,7 @@ def test_no_answer_type_past_the_noun_phrase(question: str) -> None:
 
 
 def test_questions_and_photo_credits_are_never_quoted() -> None:
-    from qa.answer import _quotable
+    from qa.candidates import quotable as _quotable
 
     assert not _quotable("Who can get boosted?")
     assert not _quotable("HURRICANE IAN TRACKER: Where is Ian headed?”")
@@ -186,82 +187,14 @@ def test_the_best_articles_headline_is_quoted_with_a_title_citation(engine) -> N
     ("Obama - in his own words", "cnn.com", "Obama - in his own words"),  # not the site's name
 ])
 def test_headline_stops_before_the_site_name(title: str, source: str, headline: str) -> None:
-    from qa.answer import headline_end
+    from qa.candidates import headline_end
 
     assert title[:headline_end(title, source)] == headline
 
 
-def test_a_headline_a_quoted_sentence_repeats_gives_way_to_another_sentence() -> None:
-    title = "Ferry Operator Raises Fares by Ten Percent"
-    question = "What did the ferry operator do?"
-    fares = ("The ferry operator raised its fares by ten percent on Monday.", 1.2)
-    price = ("A return ticket to the islands now costs 14 crowns.", 1.0)
-    protest = ("Commuters protested at the harbour on Monday.", 1.2)
-    assert _select_texts(title, question, fares, price) == [fares[0], price[0]]  # the sentence says the headline
-    assert _select_texts(title, question, protest, price) == [title, protest[0], price[0]]
-
-
-@pytest.mark.parametrize("question, title, describing, naming", [
-    ("Where did the massive data leak occur?", "Kestria data leak: one billion people had their personal data leaked",
-     "A database holding the personal data of one billion Chinese citizens was leaked in a massive breach.",
-     "A database holding the personal data of one billion Kestria citizens was leaked in a massive breach."),
-    # "BA.5" is one word: a sentence about BA.4 does not say it (split at the dot, both would be "BA")
-    ("What is the most transmissible variant called?", "Variant BA.5: the most transmissible yet is here",
-     "The newest variant, like its relative BA.4, is the most transmissible yet.",
-     "The newest variant, BA.5, is the most transmissible yet."),
-])
-def test_a_headline_naming_what_the_sentences_only_describe_is_kept(question: str, title: str, describing: str,
-                                                                     naming: str) -> None:
-    other = ("A user of a forum said cases rose by 30% over the past fortnight.", 1.0)
-    # sentence case: the headline has a name the sentences lack, so it stays
-    assert _select_texts(title, question, (describing, 1.2), other)[0] == title
-    # once a sentence names it too, the headline is said
-    assert _select_texts(title, question, (naming, 1.2), other) == [naming, other[0]]
-
-
-def test_a_title_case_headline_is_said_by_half_its_words() -> None:
-    # Title Case: capitals mark no names, and half the words said is enough
-    leak = ("A database holding the personal data of one billion Chinese citizens was leaked in a massive breach.", 1.2)
-    sale = ("A user of a hacker forum offered to sell the data.", 1.0)
-    assert _select_texts("Kestria Data Leak Exposes Personal Data of One Billion People",
-                         "Where did the massive data leak occur?", leak, sale) == [leak[0], sale[0]]
-
-
-def _select_texts(title: str, question: str, *sentences: tuple[str, float]) -> list[str]:
-    """The texts _select quotes for a headline (scored 1.5) and sentences of one article."""
-    from qa.answer import Answerer, _Candidate
-    from qa.search import Hit
-
-    hit = Hit(chunk_id=1, article_id="a", title=title, date=None, source=None, url=None, text="", start=0, end=0,
-              score=1.0)
-    head = _Candidate(hit, 0, len(title), title, score=1.5, field="title")
-    others = [_Candidate(hit, 0, len(t), t, score=s) for t, s in sentences]
-    return [c.text for c in Answerer(searcher=None)._select([head, *others], question)]  # type: ignore[arg-type]
-
-
-def test_a_title_case_headline_keeps_a_name_the_sentences_write_as_one_and_lack() -> None:
-    title = "Tamsin Orell and Petra Vahl in Death Threat Row"
-    question = "Which fellow author did Tamsin Orell argue with online?"
-    threat = ("Tamsin Orell received a death threat, and the row grew.", 1.2)
-    reply = ("Her publisher said the matter was with the police.", 1.0)
-    # nothing else writes Petra or Vahl: in Title Case their capitals mark nothing, and the headline is said
-    assert _select_texts(title, question, threat, reply) == [threat[0], reply[0]]
-    # another candidate writes "Petra Vahl" mid-sentence: a name the quoted sentences lack, so the headline stays
-    named = ("The novelist Petra Vahl replied within the hour.", 0.5)
-    assert _select_texts(title, question, threat, reply, named)[0] == title
-
-
-def test_a_headline_keeps_its_number_for_a_question_asking_how_much() -> None:
-    title = "Ferry operator raises fares by 10 percent"
-    tenth = ("The ferry operator raised its fares by a tenth on Monday, its second rise this year.", 1.2)
-    price = ("A return ticket to the islands now costs 14 crowns.", 1.0)
-    assert _select_texts(title, "By how much did the ferry operator raise its fares?", tenth, price)[0] == title
-    # a question asking for something else: the sentence says what the headline says
-    assert _select_texts(title, "What did the ferry operator do?", tenth, price) == [tenth[0], price[0]]
-
-
-def test_a_sentence_that_no_longer_fits_is_quoted_up_to_a_word_boundary() -> None:
-    from qa.answer import CUT_MIN_CHARS, Answerer, _Candidate
+def test_a_sentence_that_no_longer_fits_is_cut_at_a_word_boundary() -> None:
+    from qa.answer import AnswerParams, choose_sentences
+    from qa.candidates import Candidate, cut
     from qa.search import Hit
 
     first = ("The harbour board voted on Monday to replace the three oldest container cranes of the Western Basin, "
@@ -270,30 +203,35 @@ def test_a_sentence_that_no_longer_fits_is_quoted_up_to_a_word_boundary() -> Non
               "said, and the first will arrive in Saltmere next spring, with the other two following a year "
               "later, once the quay wall beneath them has been rebuilt.")
     short = "Dock workers welcomed the vote."
+    params = AnswerParams(max_chars=400)
+    probability = np.array([0.9, 0.8, 0.6])
+    lengths = [len(first), len(detail), len(short)]
+    chosen = choose_sentences(probability, lengths, [first, detail, short], [False] * 3, [], params)
+    assert chosen[:2] == [(0, False), (1, True)]  # the detail no longer fits whole: it is cut
     text = f"{first} {detail} {short}"
     hit = Hit(chunk_id=1, article_id="a", title=None, date=None, source=None, url=None, text=text, start=0,
               end=len(text), score=1.0)
+    start = text.index(detail)
+    shortened = cut(Candidate(hit, start, start + len(detail), detail, rank=0), 400 - len(first) - 6)
+    assert shortened is not None and shortened.cut
+    assert detail.startswith(shortened.text) and text[shortened.start:shortened.end] == shortened.text
+    assert "214 million crowns" in shortened.text and not shortened.text.endswith((" ", ","))
+    # too little of it would fit: the shorter sentence is taken instead
+    narrow = AnswerParams(max_chars=len(first) + params.cut_min_chars)
+    assert choose_sentences(probability, lengths, [first, detail, short], [False] * 3, [], narrow) == [
+        (0, False), (2, False)]
 
-    def candidate(sentence: str, score: float) -> _Candidate:
-        start = text.index(sentence)
-        return _Candidate(hit, start, start + len(sentence), sentence, score=score)
 
-    answerer = Answerer(searcher=None, max_chars=400)  # type: ignore[arg-type]  # selection needs no index
-    chosen = answerer._greedy([candidate(first, 1.2), candidate(detail, 1.1), candidate(short, 0.8)])
-    assert [c.cut for c in chosen] == [False, True]
-    cut = chosen[1]
-    assert detail.startswith(cut.text) and text[cut.start:cut.end] == cut.text  # still an exact quote
-    assert "214 million crowns" in cut.text and len(first) + len(cut.text) + 10 <= 400
-    assert not cut.text.endswith((" ", ","))
-    from qa.answer import Citation
+def test_a_headline_is_quoted_only_as_the_lead() -> None:
+    from qa.answer import AnswerParams, choose_sentences
 
-    shown = Citation(n=2, article_id="a", title=None, date=None, source=None, url=None, quote=cut.text,
-                     start=cut.start, end=cut.end, chunk_id=1, score=1.1, cut=True).shown
-    assert shown == cut.text + "…"  # the answer marks the cut
-    # too little of it fits: the whole shorter sentence is taken instead
-    narrow = Answerer(searcher=None, max_chars=len(first) + CUT_MIN_CHARS)  # type: ignore[arg-type]
-    assert [c.text for c in narrow._greedy([candidate(first, 1.2), candidate(detail, 1.1),
-                                             candidate(short, 0.8)])] == [first, short]
+    probability = np.array([0.9, 0.85, 0.8])
+    # the headline scores second: between two body sentences it would answer nothing they do not
+    assert choose_sentences(probability, [60, 50, 40], ["a", "b", "c"], [False, True, False], [],
+                            AnswerParams()) == [(0, False), (2, False)]
+    # the sentence holding the short answer leads even when another sentence scores higher
+    assert choose_sentences(probability, [60, 50, 40], ["a", "b", "c"], [False] * 3, [2],
+                            AnswerParams())[0] == (2, False)
 
 
 @pytest.mark.parametrize(("sentence", "quotable"), [
@@ -305,6 +243,6 @@ def test_a_sentence_that_no_longer_fits_is_quoted_up_to_a_word_boundary() -> Non
     ("Manuel Balce Ceneta/AP", False),
 ])
 def test_fragments_questions_and_credits_are_not_quoted(sentence: str, quotable: bool) -> None:
-    from qa.answer import _quotable
+    from qa.candidates import quotable as is_quotable
 
-    assert _quotable(sentence) is quotable
+    assert is_quotable(sentence) is quotable

@@ -40,6 +40,23 @@ function renderAnswer(item, data) {
     return;
   }
   const byN = new Map(data.citations.map((c) => [c.n, c]));
+  // The direct answer first, in bold; each of its parts opens the passage that states it.
+  const shorts = data.short_answers || (data.short_answer ? [data.short_answer] : []);
+  if (shorts.length) {
+    const lead = el("div", "short-answer");
+    shorts.forEach((s, i) => {
+      if (i) lead.appendChild(document.createTextNode(" · "));
+      lead.appendChild(el("strong", null, s.text));
+      const citation = byN.get(s.citation);
+      if (citation) {
+        const button = el("button", "cite", `[${s.citation}]`);
+        button.type = "button";
+        button.addEventListener("click", () => openArticle(citation));
+        lead.appendChild(button);
+      }
+    });
+    item.appendChild(lead);
+  }
   // Split the answer on its [n] markers: text stays text, markers become buttons.
   const parts = data.answer.split(/(\[\d+\])/);
   for (const part of parts) {
