@@ -97,3 +97,16 @@ def test_real_server_answers_over_http(demo_settings: Settings) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_openapi_lists_every_endpoint(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    listed = {(path, method.upper()) for path, ops in paths.items() for method in ops}
+    assert listed == {("/api/ask", "POST"), ("/api/search", "POST"), ("/api/articles/{article_id}", "GET"),
+                      ("/api/stats", "GET"), ("/api/health", "GET"), ("/api/articles", "POST"),
+                      ("/api/articles/{article_id}", "DELETE"), ("/api/index/rebuild", "POST"),
+                      ("/api/jobs/{job_id}", "GET"), ("/v1/models", "GET"), ("/v1/chat/completions", "POST")}
+    assert paths["/api/ask"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/AskRequest")
+    assert "429" in paths["/v1/chat/completions"]["post"]["responses"]
+    assert "401" in paths["/api/index/rebuild"]["post"]["responses"]

@@ -1,0 +1,64 @@
+"""Questions: /api/ask (JSON or server-sent events) and the OpenAI-compatible /v1 endpoints."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
+
+from api.deps import READ_ERRORS, EngineDep, RateLimited, SettingsDep
+from api.models import AnswerOut, AskRequest, ChatRequest
+from api.openai_compat import completion, completion_chunks
+from qa.answer import Answer
+from qa.conversation import Turn, resolve
+
+router = APIRouter()
+STREAMED = {200: {"content": {"text/event-stream": {}}}}
+
+
+@router.post("/api/ask", response_model=AnswerOut, summary="Answer a question with citations",
+             dependencies=[RateLimited], responses={**STREAMED, **READ_ERRORS})
+def ask(body: AskRequest, engine: EngineDep) -> Any:
+    question = resolve(body.question, body.turns())
+    answer = engine.answerer.answer(body.to_query(question, body.k))
+    if body.stream:
+        return StreamingResponse(_sse(answer, question), media_type="text/event-stream")
+    return {**answer.to_dict(), "resolved_question": question}
+
+
+def _sse(answer: Answer, resolved: str) -> Iterator[str]:
+    """Each cited sentence as an `answer` event with its citation, then the whole answer as `done`."""
+    parts = [(f"{c.shown} [{c.n}] ", [c.to_dict()]) for c in answer.citations] or [(answer.answer, [])]
+    for delta, cited in parts:
+        yield f"event: answer\ndata: {json.dumps({'delta': delta, 'citations': cited}, ensure_ascii=False)}\n\n"
+    done = {**answer.to_dict(), "resolved_question": resolved}
+    yield f"event: done\ndata: {json.dumps(done, ensure_ascii=False)}\n\n"
+
+
+@router.get("/v1/models", summary="OpenAI-compatible model list")
+def models() -> dict[str, Any]:
+    return {"object": "list", "data": [{"id": "newsqa", "object": "model", "created": 0, "owned_by": "newsqa"}]}
+
+
+@router.post("/v1/chat/completions", summary="OpenAI-compatible chat: the last user message is the question",
+             dependencies=[RateLimited], responses={**STREAMED, **READ_ERRORS})
+def chat(body: ChatRequest, engine: EngineDep, settings: SettingsDep) -> Any:
+    turns = _turns(body)
+    question = resolve(turns[-1].content[:2000], turns[:-1])
+    answer = engine.answerer.answer(question, k=settings.top_k)
+    if body.stream:
+        return StreamingResponse(completion_chunks(answer, body.model), media_type="text/event-stream")
+    return completion(answer, body.model)
+
+
+def _turns(body: ChatRequest) -> list[Turn]:
+    """The conversation without system messages; 422 unless the last is a non-empty user message."""
+    turns = [Turn(m.role, m.content) for m in body.messages if m.role != "system"]
+    if not turns or turns[-1].role != "user" or not turns[-1].content.strip():
+        raise RequestValidationError([{"loc": ["body", "messages"], "type": "value_error",
+                                       "msg": "the last message must be a non-empty user message"}])
+    return turns
