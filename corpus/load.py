@@ -26,7 +26,7 @@ def read_raw(paths: Iterable[str | os.PathLike[str]]) -> Iterator[RawRecord | Sk
         if isinstance(item, Skipped):
             yield item
         else:
-            yield from read_file(*item)
+            yield from read_file(item[0])
 
 
 def _source_of(record: RawRecord) -> str | None:

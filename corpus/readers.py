@@ -10,6 +10,7 @@ import csv
 import glob
 import io
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -19,8 +20,15 @@ from typing import Any
 
 from corpus.scraped import parse_scraped_text
 
+log = logging.getLogger(__name__)
+
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".html": "html",
            ".htm": "html", ".txt": "txt", ".text": "txt", ".md": "txt"}
+_WHITESPACE = b"\xef\xbb\xbf \t\r\n\f\v"
+# The files that mark a folder as a newsqa index (index.store.DB_NAME with index.update.MANIFEST_NAME or LOCK_NAME;
+# named here because corpus does not import index): such a folder inside an input folder is not read as input.
+INDEX_DB = "meta.sqlite"
+INDEX_MARKERS = ("manifest.json", ".write.lock")
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
@@ -42,7 +50,7 @@ class RawRecord:
 
     fields: dict[str, Any]
     origin: str
-    default_id_basis: str | None = None  # stable id basis for files without ids (path, not content)
+    default_id_basis: str | None = None  # stable id basis for files without ids (see file_id_basis)
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -50,8 +58,9 @@ class BadEncoding(ValueError):
     pass
 
 
-def decode(data: bytes) -> str:
-    """Text of a file: BOM-marked UTF-8/16/32, else strict UTF-8 (a wrong guess would corrupt quotes)."""
+def decode(data: bytes, legacy: bool = True) -> str:
+    """Text of a file: BOM-marked UTF-8/16/32, else UTF-8, else (with legacy) a legacy 8-bit encoding as
+    detected by charset-normalizer. JSON Lines are read without legacy: JSON is UTF-8 by its RFC (8259)."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
@@ -63,8 +72,40 @@ def decode(data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BadEncoding(f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-                          "re-encode the file as UTF-8") from None
+        problem = f"byte 0x{data[exc.start]:02x} at offset {exc.start}"
+        text = _decode_legacy(data) if legacy else None
+        if text is None and legacy:
+            raise BadEncoding(f"not text: neither valid UTF-8 ({problem}) nor any legacy encoding") from None
+        if text is None:
+            raise BadEncoding(f"not valid UTF-8 ({problem}); re-encode the file as UTF-8") from None
+        return text
+
+
+def _decode_legacy(data: bytes) -> str | None:
+    """Scraped archives often hold Latin-1 / Windows-125x pages; None when no encoding reads as text."""
+    from charset_normalizer import from_bytes
+
+    matches = from_bytes(data)
+    best = matches.best()
+    if best is None:
+        return None
+    # Short Western texts read equally well in several code pages (cp1250, cp850, ...); the one that decodes them
+    # as cp1252 is preferred, as browsers do for pages labelled Latin-1 (WHATWG Encoding Standard).
+    if any("cp1252" in m.could_be_from_charset for m in matches if m.percent_chaos <= best.percent_chaos):
+        return data.decode("cp1252")
+    return str(best)
+
+
+def file_id_basis(path: Path) -> str:
+    """What the id of an article read from a file without an id or URL is made from: the file's absolute path
+    (symbolic links resolved), so the same file is one article however its folder was named on the command line,
+    and re-ingesting it after an edit updates that article."""
+    return f"file:{os.path.realpath(path)}"
+
+
+def is_index_dir(path: Path) -> bool:
+    """Whether a folder holds a newsqa index (its SQLite store beside a manifest or a write lock)."""
+    return (path / INDEX_DB).is_file() and any((path / name).exists() for name in INDEX_MARKERS)
 
 
 def expand_inputs(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path, Path] | Skipped]:
@@ -85,12 +126,10 @@ def expand_inputs(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Pat
 def _expand(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path, Path] | Skipped]:
     for given in paths:
         path = Path(given)
-        if path.is_dir():
-            for dirpath, dirnames, filenames in os.walk(path):  # does not follow symlinked folders: no loops
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for name in sorted(filenames):
-                    if not name.startswith("."):
-                        yield Path(dirpath) / name, path
+        if path.is_dir() and is_index_dir(path):
+            yield Skipped(str(given), "a newsqa index folder, not articles")
+        elif path.is_dir():
+            yield from _walk(path)
         elif path.is_file():
             yield path, path.parent
         elif any(ch in str(given) for ch in "*?["):
@@ -103,6 +142,17 @@ def _expand(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path, Pat
             yield Skipped(str(given), "broken symbolic link")
         else:
             yield Skipped(str(given), "no such file or folder")
+
+
+def _walk(root: Path) -> Iterator[tuple[Path, Path]]:
+    for dirpath, dirnames, filenames in os.walk(root):  # does not follow symlinked folders: no loops
+        indexes = [d for d in dirnames if is_index_dir(Path(dirpath) / d)]
+        for name in indexes:
+            log.info("not reading %s: it holds a newsqa index", Path(dirpath) / name)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in indexes)
+        for name in sorted(filenames):
+            if not name.startswith("."):
+                yield Path(dirpath) / name, root
 
 
 def detect_format(path: Path, head: bytes) -> str | None:
@@ -119,7 +169,7 @@ def detect_format(path: Path, head: bytes) -> str | None:
     return None
 
 
-def read_file(path: Path, root: Path) -> Iterator[RawRecord | Skipped]:
+def read_file(path: Path) -> Iterator[RawRecord | Skipped]:
     """Raw records of one file; a file that cannot be read at all is one Skipped."""
     name = str(path)
     try:
@@ -127,6 +177,9 @@ def read_file(path: Path, root: Path) -> Iterator[RawRecord | Skipped]:
             head = handle.read(8192)
     except OSError as exc:
         yield Skipped(name, f"cannot read: {exc.strerror or exc}")
+        return
+    if len(head) < 8192 and not head.strip(_WHITESPACE):
+        yield Skipped(name, "empty file")
         return
     fmt = detect_format(path, head)
     if fmt is None:
@@ -141,16 +194,16 @@ def read_file(path: Path, root: Path) -> Iterator[RawRecord | Skipped]:
     except (BadEncoding, OSError) as exc:
         yield Skipped(name, str(exc))
         return
-    relative = os.path.relpath(path, root)
-    if fmt == "json":
+    if not text.strip():
+        yield Skipped(name, "empty file")
+    elif fmt == "json":
         yield from _read_json(text, name)
     elif fmt == "csv":
         yield from _read_csv(text, name)
     elif fmt == "html":
-        yield from _read_html(text, name, relative)
+        yield from _read_html(text, name, file_id_basis(path))
     else:
-        fields = parse_scraped_text(text)
-        yield RawRecord(fields, name, default_id_basis=f"file:{relative}")
+        yield RawRecord(parse_scraped_text(text), name, default_id_basis=file_id_basis(path))
 
 
 def _read_jsonl(path: Path) -> Iterator[RawRecord | Skipped]:
@@ -166,29 +219,42 @@ def _read_jsonl(path: Path) -> Iterator[RawRecord | Skipped]:
         else:
             handle.seek(0)
             lines = handle  # streamed: archives can be far larger than memory
+        records = 0
         for number, line in enumerate(lines, start=1):
             where = f"{name}:{number}"
             try:
-                text = decode(line) if isinstance(line, bytes) else line
+                text = decode(line, legacy=False) if isinstance(line, bytes) else line
             except BadEncoding as exc:
                 yield Skipped(where, str(exc))
                 continue
             text = text.strip().lstrip("\ufeff")
             if not text:
                 continue  # blank lines are no records
+            records += 1
             try:
                 record = json.loads(text)
-            except (json.JSONDecodeError, RecursionError) as exc:
-                yield Skipped(where, f"malformed JSON: {getattr(exc, 'msg', 'nested too deeply')}")
+            except json.JSONDecodeError as exc:
+                yield Skipped(where, _json_problem(exc, f"column {exc.colno}"))
+                continue
+            except RecursionError:
+                yield Skipped(where, "malformed JSON: nested too deeply")
                 continue
             yield RawRecord(record, where)
+    if not records:
+        yield Skipped(name, "empty file")
+
+
+def _json_problem(exc: json.JSONDecodeError, position: str) -> str:
+    """json's message ("Expecting ',' delimiter") with where it is and the text around it."""
+    near = exc.doc[max(0, exc.pos - 20):exc.pos + 20]
+    return f"malformed JSON at {position}: {exc.msg[:1].lower()}{exc.msg[1:]} (near {near!r})"
 
 
 def _read_json(text: str, name: str) -> Iterator[RawRecord | Skipped]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        yield Skipped(name, f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
+        yield Skipped(name, _json_problem(exc, f"line {exc.lineno} column {exc.colno}"))
         return
     except RecursionError:
         yield Skipped(name, "malformed JSON: nested too deeply")
@@ -243,7 +309,7 @@ def _read_csv(text: str, name: str) -> Iterator[RawRecord | Skipped]:
         yield RawRecord({k: v for k, v in row.items() if v is not None}, where)
 
 
-def _read_html(text: str, name: str, relative: str) -> Iterator[RawRecord | Skipped]:
+def _read_html(text: str, name: str, id_basis: str) -> Iterator[RawRecord | Skipped]:
     import trafilatura  # heavy import, only when HTML is met
 
     try:
@@ -264,4 +330,4 @@ def _read_html(text: str, name: str, relative: str) -> Iterator[RawRecord | Skip
         "authors": document.get("author"), "source": document.get("sitename") or document.get("hostname"),
         "url": meta["url"],
     }
-    yield RawRecord(fields, name, default_id_basis=f"file:{relative}")
+    yield RawRecord(fields, name, default_id_basis=id_basis)
