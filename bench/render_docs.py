@@ -1,0 +1,315 @@
+"""Render every bench/results/*.json into docs/benchmarks.md, so the figures in the docs cannot go stale.
+
+    .venv/bin/python bench/render_docs.py            # writes docs/benchmarks.md
+    .venv/bin/python bench/render_docs.py --check    # exit 1 if docs/benchmarks.md is not what it would write
+
+One section per results file, in file-name order: a fixed description of what the benchmark measures and the
+command that produces it (DESCRIPTIONS below), then the file's figures as markdown tables. The layout is generic:
+a results file this script has never seen renders too (scalars as a key/value table, a dict or list of records as
+a table with one row per record, sibling dicts with the same keys side by side). The output depends only on the
+results files: no timestamp of its own, stable number formatting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, NamedTuple
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+OUT = ROOT / "docs" / "benchmarks.md"
+WIDE = 9  # a record table with more columns than this and at most TALL rows is shown transposed
+TALL = 4
+
+
+class Description(NamedTuple):
+    title: str
+    measures: str
+    command: str
+
+
+DESCRIPTIONS: dict[str, Description] = {
+    "answers-cv": Description(
+        "Answer model, cross-validated",
+        "Leave-one-group-out cross-validation of the answer model (qa/answer_model.json): each group of "
+        "questions (a week, a section, an outlet) is answered by a model fitted without it. Per data set and, "
+        "for the HTML pages, per outlet: answered, answer coverage, short answer given and correct, wrongly "
+        "abstained, retrieval hits.",
+        "newsqa train fit training/*.jsonl.gz --json bench/results/answers-cv.json"),
+    "batching": Description(
+        "int8 encoding: batches vs one text at a time",
+        "ONNX int8 encode of the same chunk texts (about 200 word pieces each) as batches of 32 and one at a "
+        "time, back to back: the median speed ratio, and how far a text's vector moves when batched (dynamic "
+        "int8 scales are per tensor, so a batched vector depends on its batchmates).",
+        ".venv/bin/python bench/batching.py --json bench/results/batching.json"),
+    "eval": Description(
+        "Retrieval and answers on RealTime QA (whole corpus, torch)",
+        "RealTime QA dev questions, each answered as of its own date, every system on the same index in one run. "
+        "Retrieval (questions with a gold article): Hits@1/4/10 and MRR@10 of the gold article. Answers (all "
+        "questions): coverage = share of answers that contain a correct choice; wrong-choice rate = share that "
+        "contain a wrong one. Latencies are per question, in-process.",
+        "newsqa eval --corpus ../shared/data/realtimeqa/corpus.jsonl "
+        "--questions ../shared/data/realtimeqa/questions.jsonl --as-of-question-date --json bench/results/eval.json"),
+    "eval-int8": Description(
+        "Retrieval and answers on RealTime QA (whole corpus, onnx-int8)",
+        "The same evaluation as `eval` on a fresh index built with the int8 ONNX backend: what quantisation "
+        "costs on the whole archive.",
+        "NEWSQA_BACKEND=onnx-int8 newsqa eval --index ../eval/realtimeqa-full-int8 "
+        "--corpus ../shared/data/realtimeqa/corpus.jsonl --questions ../shared/data/realtimeqa/questions.jsonl "
+        "--as-of-question-date --json bench/results/eval-int8.json"),
+    "eval-small-fp32": Description(
+        "int8 vs fp32 retrieval on corpus-small: torch fp32",
+        "Dense-only and full (chunk-level score fusion) retrieval on corpus-small (1,006 articles, every dev "
+        "gold article), index and queries embedded with torch fp32. Compare with `eval-small-int8`.",
+        "NEWSQA_BACKEND=torch NEWSQA_ONNX_QUERIES=0 newsqa eval --index DIR "
+        "--corpus ../shared/data/realtimeqa/corpus-small.jsonl --questions ../shared/data/realtimeqa/questions.jsonl "
+        "--as-of-question-date --systems dense,full-score --json bench/results/eval-small-fp32.json"),
+    "eval-small-int8": Description(
+        "int8 vs fp32 retrieval on corpus-small: onnx-int8",
+        "The same as `eval-small-fp32` on an index built with the int8 ONNX backend.",
+        "NEWSQA_BACKEND=onnx-int8 newsqa eval --index DIR --corpus ../shared/data/realtimeqa/corpus-small.jsonl "
+        "--questions ../shared/data/realtimeqa/questions.jsonl --as-of-question-date --systems dense,full-score "
+        "--json bench/results/eval-small-int8.json"),
+    "fusion": Description(
+        "Chunk-level fusion of BM25 and dense scores",
+        "Retrieval metrics on the dev questions (as of each question's date) for reciprocal rank fusion and for "
+        "score fusion at cosine weights 0.3-0.8, with BM25 scaled by a full-match score (score-query) or by the "
+        "query's best hit (score-max). Chunk-level ranking only; the default article-level ranking has its own "
+        "weights (qa/search.py).",
+        ".venv/bin/python bench/fusion.py --index DIR --level chunk --json bench/results/fusion.json"),
+    "ingest": Description(
+        "Ingest throughput, torch fp32",
+        "`newsqa ingest` of corpus-small into an empty index (read, clean, chunk, entities, embed, SQLite, BM25, "
+        "FAISS; model load excluded) against the raw `SentenceTransformer.encode` of exactly the texts it "
+        "embedded; time per stage; a re-ingest of the same file (nothing to embed).",
+        ".venv/bin/python bench/ingest.py --backends torch --json bench/results/ingest.json"),
+    "ingest-int8": Description(
+        "Ingest throughput, onnx-int8, and txtai",
+        "The same as `ingest` with the int8 ONNX backend, and txtai's `Embeddings.index` of the same texts "
+        "(torch fp32, its defaults) for contrast.",
+        ".venv/bin/python bench/ingest.py --backends onnx-int8 --json bench/results/ingest-int8.json"),
+    "load": Description(
+        "Load test",
+        "A real server on the demo archive (rate limit off, loopback only); concurrent clients alternate "
+        "`/api/ask` and `/api/search` for a fixed time. Any non-200 answer counts as an error.",
+        ".venv/bin/python bench/load.py --demo --clients 16 --duration 30 --json bench/results/load.json"),
+    "query": Description(
+        "Query latency over HTTP, start-up and memory, against txtai",
+        "A real `newsqa serve` on the whole-corpus index: time until it answers, server memory, and p50/p95/p99 "
+        "latency of `/api/search` (k=10) and `/api/ask` for the dev questions (each as of its date) at each "
+        "concurrency. txtai runs in-process on the same stored vectors: dense only (its default), and hybrid "
+        "with content and the as-of date filter (what our search does), each with its own and with our query "
+        "embedder; last, our search in-process.",
+        ".venv/bin/python bench/query.py --index ../eval/realtimeqa-full-v3 --limit 100 --concurrency 1 8 "
+        "--json bench/results/query.json"),
+    "scale": Description(
+        "Vector index by archive size",
+        "Exact (`IDMap2,Flat`) against the approximate index newsqa switches to past NEWSQA_ANN_THRESHOLD "
+        "(`IVF<n>,SQ8`, nprobe 32): build time, resident memory, single-query latency and recall@10, on the real "
+        "whole-corpus vectors and on synthetic 384-d vectors with topic structure.",
+        ".venv/bin/python bench/scale.py --real ../eval/realtimeqa-full --sizes 100000 1000000 "
+        "--json bench/results/scale.json"),
+    "scale-real": Description(
+        "Vector index on the real vectors, with the as-of filter",
+        "The real rows of `scale` on a quieter machine, plus the approximate index's recall under each dev "
+        "question's as-of date filter.",
+        ".venv/bin/python bench/scale.py --real ../eval/realtimeqa-full --sizes --json bench/results/scale-real.json"),
+    "update": Description(
+        "Incremental update vs full rebuild",
+        "A full build of corpus-small into an empty index, then adding 50 articles to the built index: both "
+        "times, their ratio and the update's stages.",
+        ".venv/bin/python bench/update.py --backend onnx-int8 --json bench/results/update.json"),
+}
+
+HEADER = """# Benchmarks
+
+Generated by `bench/render_docs.py` from `bench/results/*.json`; do not edit by hand. After a benchmark writes
+new results, run `.venv/bin/python bench/render_docs.py` (a test checks that this file is current).
+
+Figures were taken on a shared 2-core machine; each file records its date and, where the benchmark measured it,
+the machine's load average before and after. Compare rows within one file, not across files. The evaluation data
+(`../shared/data/`) lives beside the repository; a plain clone does not have it.
+"""
+
+
+# -- formatting ------------------------------------------------------------------------------------------
+
+def fmt(value: Any) -> str:
+    """One cell: stable formatting whatever the platform."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        size = abs(value)
+        if value == 0:
+            return "0"
+        if size >= 1:  # trailing zeros dropped: 17.1, not 17.10
+            text = f"{value:,.1f}" if size >= 100 else f"{value:.2f}"
+            return text.rstrip("0").rstrip(".")
+        if size >= 0.01:  # shares and metrics keep three decimals, as they are usually quoted
+            return f"{value:.3f}"
+        return f"{value:.2g}"
+    if isinstance(value, list) and is_scalar(value):
+        return " / ".join(fmt(v) for v in value)
+    if isinstance(value, dict | list):  # deeper structure inside a cell: shown as compact JSON
+        return fmt(json.dumps(value, sort_keys=True, ensure_ascii=False))
+    return str(value).strip().replace("|", "\\|").replace("\n", " ")
+
+
+def is_scalar(value: Any) -> bool:
+    return not isinstance(value, dict | list) or (
+        isinstance(value, list) and all(not isinstance(v, dict | list) for v in value))
+
+
+def is_records(value: Any) -> bool:
+    """A dict of dicts or a list of dicts: one table row per entry."""
+    if isinstance(value, dict):
+        return bool(value) and all(isinstance(v, dict) for v in value.values())
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    numeric = [all(_looks_numeric(r[i]) for r in rows if r[i]) and any(r[i] for r in rows)
+               for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---:" if n and i else "---" for i, n in enumerate(numeric)) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _looks_numeric(cell: str) -> bool:
+    return cell.replace(",", "").replace(".", "", 1).replace("-", "", 1).replace(" / ", "").isdigit()
+
+
+# -- layout ----------------------------------------------------------------------------------------------
+
+def key_values(obj: dict[str, Any]) -> str:
+    return table(["", "value"], [[f"`{k}`", fmt(v)] for k, v in obj.items()])
+
+
+def records_table(caption: str, records: list[tuple[str, dict[str, Any]]], label: str | None = None) -> list[str]:
+    """One row per record (scalar fields as columns); each nested dict field as a table of its own, its rows
+    labelled like the records' own."""
+    label = caption.rsplit(" / ", 1)[-1] if label is None else label
+    columns: list[str] = []
+    nested: list[str] = []
+    for _, record in records:
+        for key, value in record.items():
+            if key not in columns and key not in nested:
+                (columns if is_scalar(value) else nested).append(key)
+    text_columns = [c for c in columns if all(isinstance(r.get(c), str) for _, r in records if c in r)]
+    columns = text_columns + [c for c in columns if c not in text_columns]
+    labelled = any(name for name, _ in records)
+    names = [name or (fmt(r[text_columns[0]]) if text_columns and text_columns[0] in r else f"#{i + 1}")
+             for i, (name, r) in enumerate(records)]
+    out: list[str] = []
+    if columns:
+        if caption:
+            out.append(f"**{caption}**")
+        if len(columns) > WIDE and len(records) <= TALL:
+            rows = [[f"`{c}`", *(fmt(r.get(c)) for _, r in records)] for c in columns]
+            out.append(table([label, *names], rows))
+        else:
+            head = [label] if labelled else []
+            rows = [([names[i]] if labelled else []) + [fmt(r.get(c)) for c in columns]
+                    for i, (_, r) in enumerate(records)]
+            out.append(table(head + [f"`{c}`" for c in columns], rows))
+    for key in nested:
+        inner = [(names[i], r[key]) for i, (_, r) in enumerate(records) if key in r]
+        sub = f"{caption} / {key}" if caption else key
+        if all(isinstance(v, dict) for _, v in inner):
+            out += records_table(sub, inner, label)
+        else:
+            out += [f"**{sub}**", key_values({name: v for name, v in inner})]
+    return out
+
+
+def blocks(obj: Any, path: str = "") -> list[str]:
+    """Markdown blocks (tables, each nested part with a bold caption) for any JSON value."""
+    if is_records(obj):
+        items = list(obj.items()) if isinstance(obj, dict) else [("", r) for r in obj]
+        return records_table(path, items)
+    if not isinstance(obj, dict):
+        return [f"**{path}**" if path else "", fmt(obj)]
+    out: list[str] = []
+    scalars = {k: v for k, v in obj.items() if is_scalar(v)}
+    if scalars:
+        if path:
+            out.append(f"**{path}**")
+        out.append(key_values(scalars))
+    rest = [(k, v) for k, v in obj.items() if not is_scalar(v)]
+    done: set[str] = set()
+    for key, value in rest:
+        if key in done:
+            continue
+        leaf = isinstance(value, dict) and all(is_scalar(v) for v in value.values())
+        if leaf:
+            # sibling dicts with the same keys side by side ("stage_seconds" and "stage_share")
+            same = [(k, v) for k, v in rest if k not in done and isinstance(v, dict) and list(v) == list(value)
+                    and all(is_scalar(x) for x in v.values())]
+            done.update(k for k, _ in same)
+            out.append("**" + " · ".join(f"{path} / {k}" if path else k for k, _ in same) + "**")
+            out.append(table(["", *(f"`{k}`" for k, _ in same)],
+                             [[f"`{field}`", *(fmt(v[field]) for _, v in same)] for field in value]))
+            continue
+        done.add(key)
+        out += blocks(value, f"{path} / {key}" if path else key)
+    return out
+
+
+def section(name: str, data: Any) -> str:
+    known = DESCRIPTIONS.get(name)
+    parts = [f"## {known.title if known else name}", f"`bench/results/{name}.json`"]
+    if known:
+        parts += [known.measures, f"    {known.command}"]
+    else:
+        parts.append("(No description yet: add one to DESCRIPTIONS in bench/render_docs.py.)")
+    parts += blocks(data)
+    return "\n\n".join(parts)
+
+
+def render(results: Path = RESULTS) -> str:
+    """The whole of docs/benchmarks.md for the results files in `results`."""
+    files = sorted(results.glob("*.json"), key=lambda p: p.stem)
+    contents = ["- [" + (DESCRIPTIONS[p.stem].title if p.stem in DESCRIPTIONS else p.stem) + "](#"
+                + _anchor(DESCRIPTIONS[p.stem].title if p.stem in DESCRIPTIONS else p.stem) + ")" for p in files]
+    sections = [section(p.stem, json.loads(p.read_text(encoding="utf-8"))) for p in files]
+    return "\n\n".join([HEADER.rstrip("\n"), "\n".join(contents), *sections]) + "\n"
+
+
+def _anchor(title: str) -> str:
+    """GitHub's heading anchor: lower case, punctuation dropped, spaces as hyphens."""
+    kept = "".join(c for c in title.lower() if c.isalnum() or c in " -_")
+    return kept.replace(" ", "-")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="exit 1 if the file is not current; write nothing")
+    parser.add_argument("--results", type=Path, default=RESULTS, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, default=OUT, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    text = render(args.results)
+    if args.check:
+        current = args.out.read_text(encoding="utf-8") if args.out.exists() else None
+        if current != text:
+            what = "is missing" if current is None else "is out of date"
+            print(f"{args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out} {what}: "
+                  "run `.venv/bin/python bench/render_docs.py` and commit the result", file=sys.stderr)
+            return 1
+        print(f"{args.out.name} is current")
+        return 0
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
