@@ -11,10 +11,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from api.deps import UNAVAILABLE, EngineHolder
 from api.jobs import Jobs
 from api.routes import admin, articles, ask, pages, search
+from api.routes.pages import DOCS_ASSETS
 from api.security import BodyLimit, RateLimiter
 from qa.settings import Settings
 
@@ -42,8 +44,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.error("%s", exc)  # the service still starts: requests get 503 with this message
         yield
 
-    app = FastAPI(title="newsqa", version="0.1.0", lifespan=lifespan,
-                  description="Question answering over a news archive; every answer sentence cites its source.")
+    # /docs as FastAPI makes it, but with the Swagger UI files served from the fastapi-offline package instead of
+    # a CDN, so it works without a network; /redoc (from the same package's files) is in api.routes.pages
+    app = FastAPIOffline(title="newsqa", version="0.1.0", lifespan=lifespan, redoc_url=None, static_url=DOCS_ASSETS,
+                         description="Question answering over a news archive; every answer sentence cites its source.")
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if settings.cors_allow_list:  # off unless NEWSQA_CORS_ORIGINS names origins
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_allow_list, allow_credentials=False,

@@ -120,3 +120,30 @@ def test_untrusted_article_text_renders_as_text(server: Server, browser, tmp_pat
     assert page.locator("#article img").count() == 0 and page.locator("#article script").count() == 0
     assert page.evaluate("window.__pwned") is None
     page.screenshot(path=str(tmp_path / "hostile.png"))
+
+
+def _loopback_only(page, origin: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Aborts every request that leaves the test server (as a machine without a network would); returns them."""
+    blocked: list[str] = []
+
+    def route(r) -> None:  # type: ignore[no-untyped-def]
+        if r.request.url.startswith(origin + "/"):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    return blocked
+
+
+def test_api_docs_render_without_a_network(server: Server, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page()
+    blocked = _loopback_only(page, server.url)
+    page.goto(server.url + "/docs")
+    page.get_by_text("/api/ask", exact=True).wait_for(timeout=30_000)  # Swagger UI drew the endpoint list
+    for path in ("/api/search", "/api/articles/{article_id}", "/v1/chat/completions"):
+        assert page.get_by_text(path, exact=True).first.is_visible(), path
+    page.goto(server.url + "/redoc")
+    page.get_by_text("Answer a question with citations").first.wait_for(timeout=30_000)  # ReDoc drew it too
+    assert blocked == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -110,3 +111,14 @@ def test_openapi_lists_every_endpoint(client: TestClient) -> None:
         "/AskRequest")
     assert "429" in paths["/v1/chat/completions"]["post"]["responses"]
     assert "401" in paths["/api/index/rebuild"]["post"]["responses"]
+
+
+def test_api_docs_pages_load_their_scripts_from_the_app(client: TestClient) -> None:
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert assets and all(a.startswith("/") for a in assets), (page, assets)  # nothing from a CDN
+        for asset in assets:
+            response = client.get(asset)
+            assert response.status_code == 200 and len(response.content) > 1000, asset
+    assert "img-src 'self'" in client.get("/redoc").headers["content-security-policy"]
