@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # /docs as FastAPI makes it, but with the Swagger UI files served from the fastapi-offline package instead of
     # a CDN, so it works without a network; /redoc (from the same package's files) is in api.routes.pages
     app = FastAPIOffline(title="newsqa", version="0.1.0", lifespan=lifespan, redoc_url=None, static_url=DOCS_ASSETS,
+                         favicon_url="/favicon.ico",
                          description="Question answering over a news archive; every answer sentence cites its source.")
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if settings.cors_allow_list:  # off unless NEWSQA_CORS_ORIGINS names origins

@@ -147,3 +147,19 @@ def test_api_docs_render_without_a_network(server: Server, browser) -> None:  # 
     page.goto(server.url + "/redoc")
     page.get_by_text("Answer a question with citations").first.wait_for(timeout=30_000)  # ReDoc drew it too
     assert blocked == []
+
+
+def test_page_loads_without_console_errors_or_missing_files(server: Server, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.goto(server.url + "/", wait_until="networkidle")
+    assert errors == [] and failed == []
+    # headless Chromium fetches no tab icon, so the page's icon link is loaded as an image by hand
+    width = page.evaluate("""() => new Promise(done => { const img = new Image();
+        img.onload = () => done(img.naturalWidth); img.onerror = () => done(0);
+        img.src = document.querySelector("link[rel=icon]").href; })""")
+    assert width > 0

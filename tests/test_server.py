@@ -120,5 +120,13 @@ def test_api_docs_pages_load_their_scripts_from_the_app(client: TestClient) -> N
         assert assets and all(a.startswith("/") for a in assets), (page, assets)  # nothing from a CDN
         for asset in assets:
             response = client.get(asset)
-            assert response.status_code == 200 and len(response.content) > 1000, asset
+            assert response.status_code == 200 and len(response.content) > 100, asset
     assert "img-src 'self'" in client.get("/redoc").headers["content-security-policy"]
+
+
+def test_favicon_is_served_and_linked(client: TestClient) -> None:
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.text.lstrip().startswith("<svg")
+    assert '<link rel="icon" href="/favicon.ico"' in client.get("/").text
+    assert 'href="/favicon.ico"' in client.get("/docs").text and 'href="/favicon.ico"' in client.get("/redoc").text
