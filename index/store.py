@@ -278,16 +278,22 @@ def stats(conn: sqlite3.Connection) -> dict[str, Any]:
     last_run = conn.execute("SELECT * FROM runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1"
                             ).fetchone()
     return {"articles": articles, "chunks": chunks, "first_date": first, "last_date": last,
-            "undated_articles": undated, "sources": sources, "last_run": dict(last_run) if last_run else None,
+            "undated_articles": undated, "sources": sources, "last_run": _run(last_run) if last_run else None,
             "runs": runs(conn)}
+
+
+def _run(row: sqlite3.Row) -> dict[str, Any]:
+    """A runs row as data: its inputs (stored as JSON text) as a list."""
+    run = dict(row)
+    run["inputs"] = json.loads(run["inputs"] or "[]")
+    return run
 
 
 def runs(conn: sqlite3.Connection, limit: int = RUNS_SHOWN) -> list[dict[str, Any]]:
     """The latest update runs, newest first: counts, inputs, and what was added, changed, removed or skipped."""
     out = []
     for row in conn.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall():
-        run = dict(row)
-        run["inputs"] = json.loads(run["inputs"] or "[]")
+        run = _run(row)
         run["skipped_records"] = [{"where": r[0], "reason": r[1]} for r in conn.execute(
             'SELECT "where", reason FROM skipped WHERE run_id=? LIMIT ?', (row["id"], ITEMS_SHOWN))]
         try:

@@ -262,15 +262,7 @@ class Writer:
     def _apply(self, todo: list[Article], remove_ids: list[str], report: UpdateReport, fresh: bool = False
                ) -> None:
         t0 = time.perf_counter()
-        log.info("update: chunking %d articles", len(todo))
-        planned: list[tuple[Chunk, str]] = []
-        texts: dict[str, str] = {}
-        for article in todo:
-            for chunk in self.chunker.split(article):
-                text = embedding_text(article, chunk)
-                digest = embed_hash(self.hash_key, text)
-                texts.setdefault(digest, text)
-                planned.append((chunk, digest))
+        planned, texts = self._plan(todo)
         report.seconds["chunk"] = time.perf_counter() - t0
         # Entities (spaCy, mostly one core) are extracted in a thread beside the embedding: on 2 cores the model
         # alone leaves part of a core idle, and NER run before it added ~17 % to an int8 ingest.
@@ -306,6 +298,7 @@ class Writer:
         vec_index = self._current_vectors(dim) if not fresh else vectors.new_index(dim)
         generation = (self.manifest.generation if self.manifest else self._generation) + 1
         log.info("update: writing metadata of generation %d", generation)
+        self._progress("writing", 0, 1)
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             old_chunk_ids = store.chunk_ids_of(self.conn, remove_ids)
@@ -350,15 +343,38 @@ class Writer:
             raise
         self.manifest = manifest
         report.generation = generation
+        self._progress("writing", 1, 1)
         log.info("update: committed generation %d; removing files of older generations", generation)
         _write_json(self.index_dir / MANIFEST_NAME, manifest.to_dict())
         vectors.remove_stale(self.index_dir, keep={generation, generation - 1})  # readers may hold gen - 1
         lexical.remove_stale_lexical(self.index_dir, keep={generation, generation - 1})
         report.seconds["write"] = time.perf_counter() - t2 - report.seconds["bm25"]
 
+    def _plan(self, todo: list[Article]) -> tuple[list[tuple[Chunk, str]], dict[str, str]]:
+        """The chunks of the articles, each with the hash of its embedding text; the texts by hash."""
+        log.info("update: chunking %d articles", len(todo))
+        self._progress("chunking", 0, len(todo))
+        planned: list[tuple[Chunk, str]] = []
+        texts: dict[str, str] = {}
+        for article in todo:
+            for chunk in self.chunker.split(article):
+                text = embedding_text(article, chunk)
+                digest = embed_hash(self.hash_key, text)
+                texts.setdefault(digest, text)
+                planned.append((chunk, digest))
+        self._progress("chunking", len(todo), len(todo))
+        return planned, texts
+
+    def _progress(self, stage: str, done: int, total: int) -> None:
+        """Tell on_progress (a job's status) where the update is: chunking, embedding, writing."""
+        if self.on_progress:
+            self.on_progress(stage, done, total)
+
     def _embed_missing(self, texts: dict[str, str], report: UpdateReport) -> None:
+        """Vectors for the texts not cached yet; progress counts every text, the cached ones as done."""
         cached = store.cached_hashes(self.conn, list(texts))
         missing = sorted((h for h in texts if h not in cached), key=lambda h: len(texts[h]))
+        self._progress("embedding", len(texts) - len(missing), len(texts))
         if not missing:
             return
         log.info("update: embedding %d texts (%d cached)", len(missing), len(texts) - len(missing))
@@ -372,8 +388,7 @@ class Writer:
                 self.conn.execute("COMMIT")  # kept across a crash: a rerun embeds only the rest
                 report.embedded += len(batch)
                 bar.update(len(batch))
-                if self.on_progress:
-                    self.on_progress("embedding", report.embedded, len(missing))
+                self._progress("embedding", len(texts) - len(missing) + i + len(batch), len(texts))
         finally:
             bar.close()
 

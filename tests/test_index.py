@@ -235,3 +235,47 @@ def test_index_without_article_bm25_builds_it_in_memory(tmp_path: Path, fake_emb
     reader = IndexReader(path)
     assert sorted(reader.article_lexical.ids.tolist()) == ["a0", "a1"]
     assert reader.article_scores("crane").max() > 0
+
+
+def test_stats_gives_inputs_as_a_list_in_last_run_and_runs(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    path = tmp_path / "index"
+    with _writer(path, fake_embedder) as w:
+        w.ingest(_articles(2), inputs=["feeds/a.jsonl", "scraped/"])
+    stats = IndexReader(path).stats()
+    assert stats["last_run"]["inputs"] == stats["runs"][0]["inputs"] == ["feeds/a.jsonl", "scraped/"]
+
+
+def test_updates_report_progress_through_every_stage(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    """A rebuild job shows where it is, even when every vector is cached and nothing needs embedding."""
+    path = tmp_path / "index"
+    with _writer(path, fake_embedder) as w:
+        w.ingest(_articles(3))
+    seen: list[tuple[str, int, int]] = []
+    with Writer(path, FakeEmbedder.name, Chunker(), lambda: fake_embedder, for_rebuild=True,
+                on_progress=lambda *step: seen.append(step)) as w:
+        report = w.rebuild()
+    assert report.embedded == 0  # the same model and chunker: every vector is cached
+    assert [stage for stage, _, _ in seen] == ["chunking", "chunking", "embedding", "writing", "writing"]
+    assert seen[1] == ("chunking", 3, 3) and seen[2] == ("embedding", 3, 3) and seen[-1] == ("writing", 1, 1)
+
+    seen.clear()
+    changed = [dataclasses.replace(a, text=a.text + " It rained.") for a in _articles(3)]
+    with Writer(path, FakeEmbedder.name, Chunker(), lambda: fake_embedder, on_progress=lambda *s: seen.append(s)) as w:
+        w.ingest(changed)
+    embedding = [(done, total) for stage, done, total in seen if stage == "embedding"]
+    assert embedding[0] == (0, 3) and embedding[-1] == (3, 3)
+
+
+def test_bm25s_debug_lines_do_not_reach_a_quiet_log() -> None:
+    """bm25s sets its logger to DEBUG when imported; the level the application chose must hold."""
+    import subprocess
+    import sys
+
+    script = ("import logging; logging.basicConfig(level=logging.WARNING); "
+              "logging.getLogger('bm25s').setLevel(logging.WARNING)\n"
+              "import numpy as np\nfrom index import lexical\n"
+              "lexical.Lexical.build(np.array([1, 2]), ['the harbour board met', 'cranes were approved'])\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    assert "DEBUG" not in done.stderr and "Building index" not in done.stderr
