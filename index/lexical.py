@@ -11,16 +11,32 @@ the FAISS file.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
+import sys
 from collections.abc import Sequence
 from functools import cache, lru_cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Protocol
 
 import numpy as np
 
 _STEMMER: Any = None
+
+
+@cache
+def _bm25s() -> ModuleType:
+    """bm25s, keeping the level the application gave its logger: bm25s sets it to DEBUG when imported, which put
+    its "Building index" lines in a `newsqa -q` run."""
+    logger = logging.getLogger("bm25s")
+    level, fresh = logger.level, "bm25s" not in sys.modules
+    import bm25s
+
+    if fresh:
+        logger.setLevel(level)
+    return bm25s
 
 
 def _stemmer() -> Any:
@@ -34,14 +50,14 @@ def _stemmer() -> Any:
 
 def _stopwords() -> list[str]:
     # The 179-word list, not Lucene's 33: questions are full of "what", "did", "which", "who".
+    _bm25s()
     from bm25s.stopwords import STOPWORDS_EN_PLUS
 
     return list(STOPWORDS_EN_PLUS)
 
 
 def tokenize(texts: Sequence[str]) -> Any:
-    import bm25s
-
+    bm25s = _bm25s()
     return bm25s.tokenize(list(texts), stopwords=_stopwords(), stemmer=_stemmer(), show_progress=False)
 
 
@@ -49,8 +65,7 @@ def tokenize(texts: Sequence[str]) -> Any:
 def query_tokens(text: str) -> tuple[str, ...]:
     """A query's terms. Cached: a search scores one question against both indexes, and bm25s builds its
     stopword set and (disabled) progress bars on every call, 0.5 ms for one question."""
-    import bm25s
-
+    bm25s = _bm25s()
     return tuple(bm25s.tokenize([text], stopwords=_stopwords(), stemmer=_stemmer(), show_progress=False,
                                 return_ids=False)[0])
 
@@ -63,8 +78,7 @@ class TermStore(Protocol):
 @cache
 def _tokenizer_id() -> str:
     """What the terms depend on besides the text: a new bm25s or stopword list makes older cached terms unused."""
-    import bm25s
-
+    bm25s = _bm25s()
     return f"bm25s {getattr(bm25s, '__version__', '?')}, {len(_stopwords())} stopwords, snowball english\0"
 
 
@@ -75,8 +89,7 @@ def term_key(text: str) -> str:
 def cached_terms(texts: Sequence[str], cache: TermStore) -> list[list[str]]:
     """Stemmed terms of each text: read from the cache when this text was tokenised before, else tokenised
     (and added to the cache). Terms never hold spaces (they are \\w+ runs), so a space joins them."""
-    import bm25s
-
+    bm25s = _bm25s()
     keys = [term_key(t) for t in texts]
     known = cache.get(keys)
     missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in known}
@@ -105,8 +118,7 @@ class Lexical:
 
     @classmethod
     def build(cls, ids: np.ndarray, texts: Sequence[str], cache: TermStore | None = None) -> Lexical:
-        import bm25s
-
+        bm25s = _bm25s()
         model = bm25s.BM25()
         if len(texts):
             model.index(cached_terms(texts, cache) if cache is not None else tokenize(texts), show_progress=False)
@@ -168,8 +180,7 @@ def save_lexical(lexical: Lexical, index_dir: Path, generation: int, kind: str =
 
 
 def load_lexical(index_dir: Path, generation: int, kind: str = CHUNKS) -> Lexical:
-    import bm25s
-
+    bm25s = _bm25s()
     path = lexical_path(index_dir, generation, kind)
     ids = np.load(path / "ids.npy")
     model = bm25s.BM25.load(str(path), mmap=False, show_progress=False) if len(ids) else bm25s.BM25()

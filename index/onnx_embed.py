@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,12 @@ def export_int8(model_path: str, out_dir: Path, precision: str = "int8") -> dict
     int8_tmp = out_dir / f"{name}.tmp-{os.getpid()}"
     dummy = st.tokenizer(["a sample sentence", "another"], padding=True, return_tensors="pt")
     try:
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            # Tracing caveats ("might cause the trace to be incorrect") and notes on how operators are exported
+            # are for model authors: this export is checked against torch on SAMPLE below, and the warnings
+            # would reach every user's terminal, -q or not.
+            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.onnx")
             torch.onnx.export(_Wrapper(transformer),
                               (dummy["input_ids"], dummy["attention_mask"], dummy["token_type_ids"]),
                               str(fp32), dynamo=False, opset_version=17,
@@ -136,7 +142,9 @@ def export_int8(model_path: str, out_dir: Path, precision: str = "int8") -> dict
                                             ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")})
         root = logging.getLogger()
         level = root.level
-        root.setLevel(max(level, logging.WARNING))  # the quantiser logs every skipped tensor on the root logger
+        # The quantiser logs every skipped tensor, and advice on pre-processing, on the root logger; the result is
+        # checked below instead.
+        root.setLevel(max(level, logging.ERROR))
         try:
             if precision == "int8":
                 _quantize(fp32, int8_tmp)
@@ -221,8 +229,9 @@ class OnnxEmbedder:
         try:
             import onnxruntime  # noqa: F401
         except ImportError as exc:
-            raise ModelUnavailable("NEWSQA_BACKEND=onnx-int8 needs onnxruntime and onnx "
-                                   "(pip install 'newsqa[onnx]')") from exc
+            raise ModelUnavailable(f"onnxruntime cannot be imported ({exc}); it is a dependency of newsqa, so the "
+                                   "installation is incomplete: reinstall newsqa (bin/setup, or pip install -e .), "
+                                   "or use NEWSQA_BACKEND=torch") from exc
         self.name = model_name(spec)
         model_path = resolve_model_path(spec)
         if not (Path(model_path) / "tokenizer.json").exists():

@@ -28,7 +28,6 @@ def _bench(name: str) -> ModuleType:
 
 @pytest.fixture
 def onnx_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    pytest.importorskip("onnxruntime")
     monkeypatch.setenv("NEWSQA_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "bench-onnx-cache"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,6 @@ from index.embed import DEFAULT_MODEL, resolve_model_path
 from index.manifest import BackendMismatch
 from qa.settings import Settings
 
-pytest.importorskip("onnxruntime")
 pytestmark = pytest.mark.slow
 
 
@@ -141,3 +141,30 @@ def test_fp32_export_gives_torch_vectors_and_serves_a_torch_index(tmp_path: Path
     assert engine.searcher.search("How much will Lumora's Halo home hub cost?", k=3)
     plain = Engine.open(Settings.from_env({**env, "NEWSQA_ONNX_QUERIES": "0"}, index_dir=settings.index_dir))
     assert isinstance(plain.searcher.embedder, SentenceTransformerEmbedder)
+
+
+def test_export_shows_no_tracer_warnings(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The export is verified against torch, so torch.jit's tracing caveats are noise to a user (even without -q)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        onnx_embed.export_int8(resolve_model_path(DEFAULT_MODEL), tmp_path, "int8")
+    assert [r.getMessage()[:80] for r in caplog.records if r.levelno >= logging.WARNING] == []
+    import torch
+
+    noise = (UserWarning, torch.jit.TracerWarning)
+    assert [str(w.message)[:80] for w in caught if issubclass(w.category, noise)] == []
+
+
+def test_missing_onnxruntime_is_a_broken_install_not_a_missing_extra(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from index.embed import ModelUnavailable
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # what an uninstalled package looks like to import
+    with pytest.raises(ModelUnavailable) as info:
+        onnx_embed.OnnxEmbedder(DEFAULT_MODEL, tmp_path)
+    message = str(info.value)
+    assert "newsqa[onnx]" not in message and "onnxruntime" in message and "reinstall" in message
