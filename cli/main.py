@@ -25,6 +25,19 @@ EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_INDEX = 0, 1, 2, 3
 ENV_HELP = "\n".join(f"  {var:<26} {name}" for name, var in Settings.ENV.items())
 
 
+def version() -> str:
+    """The installed distribution's version; in a source tree that is not installed, pyproject.toml's."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("newsqa")
+    except metadata.PackageNotFoundError:
+        import tomllib
+
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--index", metavar="DIR", help="index directory (env NEWSQA_INDEX; default "
@@ -44,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  newsqa ingest ./articles/ news.jsonl 'feeds/*.csv'\n"
                "  newsqa ask \"Who leads the dock workers' union?\"\n"
                "  newsqa serve --demo")
+    parser.add_argument("--version", action="version", version=f"newsqa {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("ingest", parents=[common], help="add or update articles from files, folders or globs",

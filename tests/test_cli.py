@@ -92,3 +92,22 @@ def test_demo_flag_builds_its_index_on_first_use(tmp_path: Path, capsys) -> None
     assert "249 crowns" in json.loads(captured.out)["answer"]
     assert main(["stats", "--demo", "--index", str(index), "--json"]) == 0
     assert "building" not in capsys.readouterr().err  # built once
+
+
+def test_version_is_the_installed_one_or_pyproject_s(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import importlib.metadata
+    import tomllib
+
+    declared = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"newsqa {importlib.metadata.version('newsqa')}"
+
+    def not_installed(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)  # run from a source tree, not installed
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"newsqa {declared['version']}"
