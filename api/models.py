@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from qa.conversation import Turn
 from qa.search import Query
 
+MAX_QUESTION_CHARS = 2000  # /api/ask's question and /v1's last user message alike
+
 
 class Message(BaseModel):
     role: Literal["user", "assistant", "system"]
@@ -33,8 +35,8 @@ class Filters(BaseModel):
 
 
 class AskRequest(Filters):
-    question: str = Field(min_length=1, max_length=2000, description="The question, in plain words")
-    k: int = Field(default=5, ge=1, le=50, description="Passages to read")
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="The question, in plain words")
+    k: int | None = Field(default=None, ge=1, le=50, description="Passages to read; null or absent: NEWSQA_TOP_K")
     history: list[Message] = Field(default_factory=list, max_length=50,
                                    description="Earlier turns, oldest first: follow-ups are resolved against them")
     stream: bool = Field(default=False, description="Stream the answer as server-sent events")
@@ -44,7 +46,7 @@ class AskRequest(Filters):
 
 
 class SearchRequest(Filters):
-    query: str = Field(min_length=1, max_length=2000)
+    query: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
     k: int = Field(default=10, ge=1, le=100)
 
 

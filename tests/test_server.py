@@ -130,3 +130,22 @@ def test_favicon_is_served_and_linked(client: TestClient) -> None:
     assert icon.text.lstrip().startswith("<svg")
     assert '<link rel="icon" href="/favicon.ico"' in client.get("/").text
     assert 'href="/favicon.ico"' in client.get("/docs").text and 'href="/favicon.ico"' in client.get("/redoc").text
+
+
+def test_ask_reads_newsqa_top_k_passages_unless_the_request_says_k(demo_settings: Settings,
+                                                                    client: TestClient) -> None:
+    question = {"question": "Who won the chess tournament held in Brindlemouth this spring?"}
+    top_1 = Settings.from_env({"NEWSQA_TOP_K": "1"}, index_dir=demo_settings.index_dir)
+    with TestClient(server.create_app(top_1)) as one:
+        by_setting = one.post("/api/ask", json=question).json()
+        by_request = one.post("/api/ask", json={**question, "k": 5}).json()
+    read_one = client.post("/api/ask", json={**question, "k": 1}).json()  # the default app: NEWSQA_TOP_K unset
+    read_five = client.post("/api/ask", json=question).json()
+
+    def sources(body: dict) -> tuple[list, list]:  # type: ignore[type-arg]
+        return body["citations"], body["nearest"]
+
+    assert sources(by_setting) == sources(read_one) and sources(by_request) == sources(read_five)
+    # one passage read: whatever the answer, it cites (or, abstaining, points to) a single article
+    assert len({c["article_id"] for c in by_setting["citations"]} |
+               {a["article_id"] for a in by_setting["nearest"]}) == 1

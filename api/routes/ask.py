@@ -22,9 +22,10 @@ STREAMED = {200: {"content": {"text/event-stream": {}}}}
 
 @router.post("/api/ask", response_model=AnswerOut, summary="Answer a question with citations",
              dependencies=[RateLimited], responses={**STREAMED, **READ_ERRORS})
-def ask(body: AskRequest, engine: EngineDep) -> Any:
+def ask(body: AskRequest, engine: EngineDep, settings: SettingsDep) -> Any:
     question = resolve(body.question, body.turns())
-    answer = engine.answerer.answer(body.to_query(question, body.k))
+    k = body.k if body.k is not None else settings.top_k  # NEWSQA_TOP_K, as /v1/chat/completions reads
+    answer = engine.answerer.answer(body.to_query(question, k))
     if body.stream:
         return StreamingResponse(_sse(answer, question), media_type="text/event-stream")
     return {**answer.to_dict(), "resolved_question": question}
