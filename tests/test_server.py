@@ -149,3 +149,18 @@ def test_ask_reads_newsqa_top_k_passages_unless_the_request_says_k(demo_settings
     # one passage read: whatever the answer, it cites (or, abstaining, points to) a single article
     assert len({c["article_id"] for c in by_setting["citations"]} |
                {a["article_id"] for a in by_setting["nearest"]}) == 1
+
+
+def test_an_over_long_question_is_a_422_on_both_ask_endpoints(client: TestClient) -> None:
+    question = "Who won the Corvenna mayoral election? " + "x" * 2000
+    ask = client.post("/api/ask", json={"question": question})
+    history = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "y" * 5000},
+               {"role": "assistant", "content": "z"}]  # earlier turns may be longer: only the question is capped
+    chat = client.post("/v1/chat/completions", json={"model": "newsqa",
+                                                     "messages": [*history, {"role": "user", "content": question}]})
+    assert ask.status_code == chat.status_code == 422
+    [error] = chat.json()["detail"]
+    assert error["loc"] == ["body", "messages", 3, "content"] and error["type"] == "string_too_long"
+    assert "2000" in error["msg"] and error["ctx"] == ask.json()["detail"][0]["ctx"] == {"max_length": 2000}
+    at_limit = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "x" * 2000}]})
+    assert at_limit.status_code == 200 and at_limit.json()["object"] == "chat.completion"

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 
 from api.deps import READ_ERRORS, EngineDep, RateLimited, SettingsDep
-from api.models import AnswerOut, AskRequest, ChatRequest
+from api.models import MAX_QUESTION_CHARS, AnswerOut, AskRequest, ChatRequest
 from api.openai_compat import completion, completion_chunks
 from qa.answer import Answer
 from qa.conversation import Turn, resolve
@@ -49,7 +49,7 @@ def models() -> dict[str, Any]:
              dependencies=[RateLimited], responses={**STREAMED, **READ_ERRORS})
 def chat(body: ChatRequest, engine: EngineDep, settings: SettingsDep) -> Any:
     turns = _turns(body)
-    question = resolve(turns[-1].content[:2000], turns[:-1])
+    question = resolve(turns[-1].content, turns[:-1])
     answer = engine.answerer.answer(question, k=settings.top_k)
     if body.stream:
         return StreamingResponse(completion_chunks(answer, body.model), media_type="text/event-stream")
@@ -57,9 +57,16 @@ def chat(body: ChatRequest, engine: EngineDep, settings: SettingsDep) -> Any:
 
 
 def _turns(body: ChatRequest) -> list[Turn]:
-    """The conversation without system messages; 422 unless the last is a non-empty user message."""
+    """The conversation without system messages; 422 unless the last is a user's question that /api/ask would
+    take (not empty, at most MAX_QUESTION_CHARS: it is never cut silently)."""
     turns = [Turn(m.role, m.content) for m in body.messages if m.role != "system"]
     if not turns or turns[-1].role != "user" or not turns[-1].content.strip():
         raise RequestValidationError([{"loc": ["body", "messages"], "type": "value_error",
                                        "msg": "the last message must be a non-empty user message"}])
+    if len(turns[-1].content) > MAX_QUESTION_CHARS:
+        last = max(i for i, m in enumerate(body.messages) if m.role == "user")
+        raise RequestValidationError([{
+            "loc": ["body", "messages", last, "content"], "type": "string_too_long",
+            "msg": f"the last user message is the question: at most {MAX_QUESTION_CHARS} characters, "
+                   f"got {len(turns[-1].content)}", "ctx": {"max_length": MAX_QUESTION_CHARS}}])
     return turns
