@@ -174,3 +174,15 @@ class ChatRequest(BaseModel):
     model: str = Field(default="newsqa", max_length=200)
     messages: list[Message] = Field(min_length=1, max_length=100)
     stream: bool = False
+
+
+class OverviewOut(BaseModel):
+    """What the chat page's first screen shows."""
+
+    articles: int
+    sources: int = Field(description="Distinct named sources")
+    top_sources: list[str] = Field(description="Up to three sources with the most articles, most first")
+    first_date: str | None
+    last_date: str | None
+    last_update: str | None = Field(description="When the last ingest or update run finished (UTC, ISO 8601)")
+    examples: list[str] = Field(description="Three questions about the actors named most in the newest articles")

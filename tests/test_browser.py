@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -163,3 +164,56 @@ def test_page_loads_without_console_errors_or_missing_files(server: Server, brow
         img.onload = () => done(img.naturalWidth); img.onerror = () => done(0);
         img.src = document.querySelector("link[rel=icon]").href; })""")
     assert width > 0
+
+
+def test_first_screen_shows_the_archive_and_examples_and_filters_show_when_active(  # type: ignore[no-untyped-def]
+        server: Server, browser) -> None:
+    _, overview = server.get("/api/overview")
+    page = browser.new_page()
+    asked: list[dict] = []  # type: ignore[type-arg]
+    page.on("request", lambda r: asked.append(json.loads(r.post_data or "{}")) if r.url.endswith("/api/ask") else None)
+    page.goto(server.url + "/")
+    summary = page.locator("#archive-summary")
+    page.wait_for_function("document.querySelectorAll('#examples button.example').length === 3", timeout=30_000)
+    for fact in (f"{overview['articles']} articles", f"{overview['sources']} sources", overview["first_date"],
+                 overview["last_date"], "last updated", *overview["top_sources"]):
+        assert fact in summary.inner_text(), fact
+    assert page.locator("#examples button.example").all_inner_texts() == overview["examples"]
+
+    page.click("#filters summary")
+    page.fill("#as_of", "2024-06-30")
+    page.fill("#actor", "Lumora Systems")
+    page.click("#filters summary")  # closed again: the summary still says which filters are on
+    assert page.locator("#filters-active").inner_text() == "(as of 2024-06-30, actor Lumora Systems)"
+    page.locator("#examples button.example").nth(2).click()  # an example is asked as it stands
+    page.locator("li.msg.assistant:not(.pending)").wait_for(timeout=60_000)
+    assert asked[-1]["question"] == overview["examples"][2]
+    assert asked[-1]["as_of"] == "2024-06-30" and asked[-1]["actor"] == "Lumora Systems"
+    assert "Filters: as of 2024-06-30, actor Lumora Systems" in page.locator("li.msg.user").last.inner_text()
+    assert page.locator("#welcome").is_hidden()
+    page.click("#filters summary")
+    page.click("#clear-filters")
+    assert page.locator("#filters-active").inner_text() == "" and page.input_value("#actor") == ""
+    page.click("#new-chat")
+    assert page.locator("#welcome").is_visible()
+
+
+def test_sources_list_one_link_per_article_that_opens_it(server: Server, browser) -> None:  # type: ignore[no-untyped-def]
+    question = "What did the dock union reject?"
+    _, expected = server.post("/api/ask", {"question": question})
+    first_of: dict[str, dict] = {}  # type: ignore[type-arg]
+    for citation in expected["citations"]:
+        first_of.setdefault(citation["article_id"], citation)
+    page = browser.new_page()
+    page.goto(server.url + "/")
+    page.fill("#question", question)
+    page.press("#question", "Enter")
+    answer = page.locator("li.msg.assistant").last
+    answer.locator("ul.sources a.source-link").first.wait_for(timeout=60_000)
+    links = answer.locator("ul.sources a.source-link")
+    assert [links.nth(i).get_attribute("href") for i in range(links.count())] == [
+        f"/api/articles/{article_id}" for article_id in first_of]  # one per article, in citation order
+    last = list(first_of.values())[-1]
+    links.last.click()
+    page.locator("#article mark").first.wait_for(timeout=30_000)
+    assert page.locator("#article mark").first.inner_text() == last["quote"]  # opened at its first citation

@@ -104,9 +104,10 @@ def test_openapi_lists_every_endpoint(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     listed = {(path, method.upper()) for path, ops in paths.items() for method in ops}
     assert listed == {("/api/ask", "POST"), ("/api/search", "POST"), ("/api/articles/{article_id}", "GET"),
-                      ("/api/stats", "GET"), ("/api/health", "GET"), ("/api/articles", "POST"),
-                      ("/api/articles/{article_id}", "DELETE"), ("/api/index/rebuild", "POST"),
-                      ("/api/jobs/{job_id}", "GET"), ("/v1/models", "GET"), ("/v1/chat/completions", "POST")}
+                      ("/api/stats", "GET"), ("/api/overview", "GET"), ("/api/health", "GET"),
+                      ("/api/articles", "POST"), ("/api/articles/{article_id}", "DELETE"),
+                      ("/api/index/rebuild", "POST"), ("/api/jobs/{job_id}", "GET"),
+                      ("/v1/models", "GET"), ("/v1/chat/completions", "POST")}
     assert paths["/api/ask"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/AskRequest")
     assert "429" in paths["/v1/chat/completions"]["post"]["responses"]
@@ -164,3 +165,18 @@ def test_an_over_long_question_is_a_422_on_both_ask_endpoints(client: TestClient
     assert "2000" in error["msg"] and error["ctx"] == ask.json()["detail"][0]["ctx"] == {"max_length": 2000}
     at_limit = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "x" * 2000}]})
     assert at_limit.status_code == 200 and at_limit.json()["object"] == "chat.completion"
+
+
+def test_overview_tells_what_the_archive_holds_and_asks_about_its_actors(client: TestClient) -> None:
+    overview = client.get("/api/overview").json()
+    stats = client.get("/api/stats").json()
+    assert overview["articles"] == stats["articles"] and overview["first_date"] == stats["first_date"]
+    assert overview["last_date"] == stats["last_date"] and overview["last_update"] == stats["last_run"]["finished_at"]
+    assert overview["sources"] == len(set(stats["sources"]) - {"(unknown)"}) and len(overview["top_sources"]) == 3
+    assert len(overview["examples"]) == 3 and len(set(overview["examples"])) == 3
+    assert overview == client.get("/api/overview").json()  # deterministic
+    for question in overview["examples"]:  # each names an actor that the archive's articles name
+        actor = question.removeprefix("What did ").removeprefix("What happened with ").removeprefix(
+            "What happened in ").removesuffix(" say?").removesuffix("?")
+        assert actor != question and client.post("/api/search", json={"query": actor, "actor": actor, "k": 1}
+                                                  ).json()["results"], question

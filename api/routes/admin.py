@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 
 from api.deps import UNAVAILABLE, WRITE_ERRORS, EngineDep, JobsDep, SettingsDep, WriteAccess, WriteLock, errors
-from api.models import JobOut
+from api.models import JobOut, OverviewOut
+from api.overview import overview
 from qa.engine import writer
 
 router = APIRouter()
@@ -17,6 +18,13 @@ router = APIRouter()
 def stats(engine: EngineDep) -> dict[str, Any]:
     engine.reader.refresh()
     return engine.reader.stats()
+
+
+@router.get("/api/overview", response_model=OverviewOut, responses=errors(503),
+            summary="What the archive holds, with example questions (the chat page's first screen)")
+def archive_overview(engine: EngineDep) -> dict[str, Any]:
+    engine.reader.refresh()
+    return overview(engine.reader)
 
 
 @router.get("/api/health", summary="Liveness and index readiness")

@@ -7,6 +7,8 @@ const form = document.getElementById("ask-form");
 const input = document.getElementById("question");
 const send = document.getElementById("send");
 const articlePanel = document.getElementById("article");
+const welcome = document.getElementById("welcome");
+const FILTERS = [["since", "from"], ["until", "to"], ["as_of", "as of"], ["source", "source"], ["actor", "actor"]];
 let history = [];
 
 function el(tag, className, text) {
@@ -30,12 +32,9 @@ function renderAnswer(item, data) {
     item.appendChild(el("span", "no-answer-label", "No answer in the archive"));
     item.appendChild(document.createTextNode(data.answer));
     if (data.nearest && data.nearest.length) {
-      const list = el("ul", "sources");
-      for (const a of data.nearest) {
-        list.appendChild(el("li", null, `${a.title || "(untitled)"} — ${a.source || "unknown source"}, ${a.date || "undated"}`));
-      }
       item.appendChild(el("div", "meta", "Nearest articles:"));
-      item.appendChild(list);
+      // nothing is quoted from them: they open with nothing marked
+      item.appendChild(sourceList(data.nearest.map((a) => ({ ...a, field: "text", start: 0, end: 0 }))));
     }
     return;
   }
@@ -72,15 +71,74 @@ function renderAnswer(item, data) {
       item.appendChild(document.createTextNode(part));
     }
   }
-  const list = el("ol", "sources");
-  for (const c of data.citations) {
-    const li = el("li", null, `${c.title || "(untitled)"} — ${c.source || "unknown source"}, ${c.date || "undated"}`);
-    li.value = c.n;
-    list.appendChild(li);
-  }
-  item.appendChild(list);
+  item.appendChild(sourceList(data.citations));
   if (data.actors && data.actors.length) {
     item.appendChild(el("div", "actors", "Actors: " + data.actors.map((a) => a.name).join(", ")));
+  }
+}
+
+// One entry per article, however many of its sentences are cited; each opens the article at its first citation.
+function sourceList(citations) {
+  const byArticle = new Map();
+  for (const c of citations) {
+    if (!byArticle.has(c.article_id)) byArticle.set(c.article_id, []);
+    byArticle.get(c.article_id).push(c);
+  }
+  const list = el("ul", "sources");
+  for (const cited of byArticle.values()) {
+    const first = cited[0];
+    const li = el("li");
+    const numbers = cited.filter((c) => c.n !== undefined).map((c) => `[${c.n}]`).join("");
+    if (numbers) li.appendChild(el("span", "source-refs", numbers + " "));
+    const link = el("a", "source-link", first.title || "(untitled)");
+    link.href = `/api/articles/${encodeURIComponent(first.article_id)}`;
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      openArticle(first);
+    });
+    li.appendChild(link);
+    li.appendChild(document.createTextNode(` — ${first.source || "unknown source"}, ${first.date || "undated"}`));
+    list.appendChild(li);
+  }
+  return list;
+}
+
+function activeFilters() {
+  const active = {};
+  for (const [name] of FILTERS) {
+    const value = document.getElementById(name).value.trim();
+    if (value) active[name] = value;
+  }
+  return active;
+}
+
+function showFilters() {
+  const active = activeFilters();
+  const words = FILTERS.filter(([name]) => active[name]).map(([name, label]) => `${label} ${active[name]}`);
+  document.getElementById("filters-active").textContent = words.length ? `(${words.join(", ")})` : "";
+  document.getElementById("filters").classList.toggle("active", words.length > 0);
+}
+
+async function showOverview() {
+  const summary = document.getElementById("archive-summary");
+  const response = await fetch("/api/overview");
+  const body = await response.json();
+  if (!response.ok) {
+    summary.textContent = body.detail || "The archive could not be read.";
+    return;
+  }
+  const range = body.first_date ? `, dated ${body.first_date} to ${body.last_date}` : "";
+  const more = body.sources > body.top_sources.length ? ", …" : "";
+  const from = body.top_sources.length ? ` (${body.top_sources.join(", ")}${more})` : "";
+  const updated = body.last_update ? `; last updated ${body.last_update.replace("T", " ").slice(0, 16)} UTC` : "";
+  summary.textContent = `The archive holds ${body.articles} articles from ${body.sources} sources${from}${range}${updated}.`;
+  const examples = document.getElementById("examples");
+  examples.textContent = "";
+  for (const question of body.examples) {
+    const button = el("button", "example", question);
+    button.type = "button";
+    button.addEventListener("click", () => ask(question));
+    examples.appendChild(button);
   }
 }
 
@@ -136,15 +194,16 @@ async function openArticle(citation) {
 }
 
 async function ask(question) {
-  addMessage("user").textContent = question;
+  welcome.hidden = true;
+  const filters = activeFilters();
+  const user = addMessage("user");
+  user.textContent = question;
+  const used = FILTERS.filter(([name]) => filters[name]).map(([name, label]) => `${label} ${filters[name]}`);
+  if (used.length) user.appendChild(el("div", "filters-used", `Filters: ${used.join(", ")}`));
   const item = addMessage("assistant", "pending");
   item.textContent = "Searching the archive…";
   send.disabled = true;
-  const payload = { question, history };
-  for (const name of ["since", "until", "source"]) {
-    const value = document.getElementById(name).value.trim();
-    if (value) payload[name] = value;
-  }
+  const payload = { question, history, ...filters };
   try {
     const response = await fetch("/api/ask", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload),
@@ -188,5 +247,13 @@ document.getElementById("new-chat").addEventListener("click", () => {
   history = [];
   messages.textContent = "";
   articlePanel.hidden = true;
+  welcome.hidden = false;
   input.focus();
 });
+for (const [name] of FILTERS) document.getElementById(name).addEventListener("input", showFilters);
+document.getElementById("clear-filters").addEventListener("click", () => {
+  for (const [name] of FILTERS) document.getElementById(name).value = "";
+  showFilters();
+});
+showFilters();
+showOverview();
