@@ -103,14 +103,10 @@ def _quantize(fp32: Path, out: Path) -> None:
                      weight_type=QuantType.QInt8, nodes_to_exclude=list(INT8_FP32_NODES))
 
 
-def export_int8(model_path: str, out_dir: Path, precision: str = "int8") -> dict[str, Any]:
-    """Export ONNX from local weights (quantised to int8 unless fp32), verify it against torch, write it + sidecar."""
-    import onnxruntime
+def _export_fp32(st: Any, out: Path) -> None:
+    """The sentence-transformer's encoder as an fp32 ONNX graph (last hidden state; pooling is done in numpy)."""
     import torch
-    from sentence_transformers import SentenceTransformer
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    st = SentenceTransformer(model_path, device="cpu")
     transformer = st[0].auto_model.eval()
 
     class _Wrapper(torch.nn.Module):  # keyword call: BERT's positional order differs across transformers versions
@@ -122,24 +118,34 @@ def export_int8(model_path: str, out_dir: Path, precision: str = "int8") -> dict
             return self.inner(input_ids=input_ids, attention_mask=attention_mask,
                               token_type_ids=token_type_ids).last_hidden_state
 
+    dummy = st.tokenizer(["a sample sentence", "another"], padding=True, return_tensors="pt")
+    with torch.no_grad(), warnings.catch_warnings():
+        # Tracing caveats ("might cause the trace to be incorrect") and notes on how operators are exported are
+        # for model authors: the export is checked against torch on SAMPLE (export_int8), and the warnings would
+        # reach every user's terminal, -q or not.
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.onnx")
+        torch.onnx.export(_Wrapper(transformer), (dummy["input_ids"], dummy["attention_mask"], dummy["token_type_ids"]),
+                          str(out), dynamo=False, opset_version=17,
+                          input_names=["input_ids", "attention_mask", "token_type_ids"],
+                          output_names=["last_hidden_state"],
+                          dynamic_axes={n: {0: "batch", 1: "seq"} for n in
+                                        ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")})
+
+
+def export_int8(model_path: str, out_dir: Path, precision: str = "int8") -> dict[str, Any]:
+    """Export ONNX from local weights (quantised to int8 unless fp32), verify it against torch, write it + sidecar."""
+    import onnxruntime
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    st = SentenceTransformer(model_path, device="cpu")
     fp32 = out_dir / f"model-fp32.onnx.tmp-{os.getpid()}"
     name = f"model-{precision}.onnx"
     int8_tmp = out_dir / f"{name}.tmp-{os.getpid()}"
-    dummy = st.tokenizer(["a sample sentence", "another"], padding=True, return_tensors="pt")
     try:
-        with torch.no_grad(), warnings.catch_warnings():
-            # Tracing caveats ("might cause the trace to be incorrect") and notes on how operators are exported
-            # are for model authors: this export is checked against torch on SAMPLE below, and the warnings
-            # would reach every user's terminal, -q or not.
-            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
-            warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.onnx")
-            torch.onnx.export(_Wrapper(transformer),
-                              (dummy["input_ids"], dummy["attention_mask"], dummy["token_type_ids"]),
-                              str(fp32), dynamo=False, opset_version=17,
-                              input_names=["input_ids", "attention_mask", "token_type_ids"],
-                              output_names=["last_hidden_state"],
-                              dynamic_axes={n: {0: "batch", 1: "seq"} for n in
-                                            ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")})
+        _export_fp32(st, fp32)
         root = logging.getLogger()
         level = root.level
         # The quantiser logs every skipped tensor, and advice on pre-processing, on the root logger; the result is
