@@ -31,7 +31,6 @@ class AnswerParams:
 
     max_chars: int = 400  # quoted text in an answer, "…" and markers aside
     max_sentences: int = 3
-    runner_up: float = 0.6  # further sentences must be at least this probable relative to the lead one
     more_passages_of: int = 3  # the best articles whose next passage is read too (answers sit a paragraph away)
     semantic_words: int = 25  # a sentence's first words are embedded: its subject and claim come first
     span_sentences: int = 3  # sentences searched for a short answer
@@ -136,10 +135,10 @@ def choose_short_answers(question: Question, spans: list[Span], probability: np.
 
 
 def choose_sentences(probability: np.ndarray, lengths: list[int], keys: list[Any], headline: list[bool],
-                     required: list[int], params: AnswerParams) -> list[tuple[int, bool]]:
+                     required: list[int], params: AnswerParams, runner_up: float) -> list[tuple[int, bool]]:
     """(index, cut) of the sentences to quote, lead first: the sentences holding the short answers, then the most
-    probable others within params' room. A headline is quoted only as the lead: it names a story, and among body
-    sentences it answers nothing that they do not."""
+    probable others (at least runner_up x the lead's probability) within params' room. A headline is quoted only
+    as the lead: it names a story, and among body sentences it answers nothing that they do not."""
     order = [int(i) for i in np.argsort(-probability, kind="stable")]
     lead = required[0] if required else order[0]
     chosen: list[tuple[int, bool]] = [(lead, False)]
@@ -147,7 +146,7 @@ def choose_sentences(probability: np.ndarray, lengths: list[int], keys: list[Any
     for i in [*required[1:], *order]:
         if len(chosen) >= params.max_sentences or any(i == j or keys[i] == keys[j] for j, _ in chosen):
             continue
-        if headline[i] or (i not in required and probability[i] < params.runner_up * probability[lead]):
+        if headline[i] or (i not in required and probability[i] < runner_up * probability[lead]):
             continue
         if used + lengths[i] <= params.max_chars:
             chosen.append((i, False))
@@ -226,7 +225,8 @@ class Answerer:
         picks = choose_short_answers(s.question, s.spans, s.span_probability, self.model.answer_below)
         required = list(dict.fromkeys(s.spans[i].sentence for i in picks))
         chosen = choose_sentences(s.probability, [len(c.text) for c in shortlisted], [c.text for c in shortlisted],
-                                  [c.field == "title" for c in shortlisted], required, self.params)
+                                  [c.field == "title" for c in shortlisted], required, self.params,
+                                  self.model.runner_up)
         citations, number = [], {}
         for n, (i, shortened) in enumerate(chosen, start=1):
             cand = shortlisted[i]

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from qa.answer import AnswerParams, choose_sentences, choose_short_answers
 from qa.features import SEMANTIC_FEATURES, SENTENCE_FEATURES, semantic_features
-from qa.model import AnswerModel, LinearModel
+from qa.model import AnswerModel, LinearModel, Scorer, TreeModel
 from qa.question import Question
 from qa.spans import DYNAMIC_FEATURES, SPAN_FEATURES, STATIC_FEATURES, Span, dynamic_features
 
@@ -25,10 +25,15 @@ SPAN_SENTENCES = AnswerParams().span_sentences
 # Wrongly abstaining costs a user an answer the archive holds: the threshold is the highest under which at most
 # this share of the training questions whose gold article ranked first (and says the answer) abstain.
 MAX_WRONG_ABSTAIN = 0.01
+RUNNER_UP = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+KIND = "logistic"  # or "trees": gradient-boosted trees
+TREES, DEPTH = 100, 3
 C = 1.0  # inverse regularisation of the logistic regressions (scikit-learn's default)
 
 
-def _fit(x: np.ndarray, y: np.ndarray, names: Sequence[str]) -> LinearModel:
+def _fit(x: np.ndarray, y: np.ndarray, names: Sequence[str]) -> Scorer:
+    if KIND == "trees" and len(set(y.tolist())) == 2:
+        return _fit_trees(x, y, names)
     from sklearn.linear_model import LogisticRegression
 
     mean = x.mean(axis=0)
@@ -40,6 +45,21 @@ def _fit(x: np.ndarray, y: np.ndarray, names: Sequence[str]) -> LinearModel:
     clf.fit((x - mean) / scale, y)
     return LinearModel(tuple(names), tuple(float(v) for v in mean), tuple(float(v) for v in scale),
                        tuple(float(v) for v in clf.coef_[0]), float(clf.intercept_[0]))
+
+
+def _fit_trees(x: np.ndarray, y: np.ndarray, names: Sequence[str]) -> TreeModel:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    clf = HistGradientBoostingClassifier(max_iter=TREES, max_depth=DEPTH, learning_rate=0.1, min_samples_leaf=40,
+                                         l2_regularization=1.0, early_stopping=False, random_state=0)
+    clf.fit(x, y)
+    trees = []
+    for (predictor,) in clf._predictors:  # one tree per iteration for a binary problem
+        nodes = predictor.nodes
+        trees.append((tuple(int(v) for v in nodes["feature_idx"]), tuple(float(v) for v in nodes["num_threshold"]),
+                      tuple(int(v) if not leaf else 0 for v, leaf in zip(nodes["left"], nodes["is_leaf"], strict=True)),
+                      tuple(int(v) for v in nodes["right"]), tuple(float(v) for v in nodes["value"])))
+    return TreeModel(tuple(names), float(np.ravel(clf._baseline_prediction)[0]), tuple(trees))
 
 
 def _sentence_label(c: dict[str, Any], r: dict[str, Any]) -> int:
@@ -54,7 +74,7 @@ class _Stage:
     span_x: np.ndarray
 
 
-def _stage(r: dict[str, Any], first: LinearModel | None, second: LinearModel | None) -> _Stage:
+def _stage(r: dict[str, Any], first: Scorer | None, second: Scorer | None) -> _Stage:
     """The shortlist of a record by the first model, its probabilities by the second (when given), and its
     candidate spans with their features."""
     cands = r["candidates"]
@@ -107,7 +127,23 @@ def fit(records: Sequence[dict[str, Any]], info: dict[str, Any] | None = None) -
                         info=info or {})
     abstain = _abstain_threshold(records, stages)
     answer = _answer_threshold(records, stages, span)
-    return AnswerModel(first, second, span, abstain, answer, SHORTLIST, model.info)
+    model = AnswerModel(first, second, span, abstain, answer, SHORTLIST, info=model.info)
+    return replace(model, runner_up=_runner_up(records, model))
+
+
+def _runner_up(records: Sequence[dict[str, Any]], model: AnswerModel) -> float:
+    """The share of the lead sentence's probability that further sentences need: the one under which the
+    training answers hold the most answers less wrong choices."""
+    best, best_gain = RUNNER_UP[0], -1e9
+    for value in RUNNER_UP:
+        trial = replace(model, runner_up=value)
+        results = [replay(r, trial) for r in records]
+        gain = sum(res["answered"] or (res["covered"] and not r["all"]) for r, res in zip(records, results,
+                                                                                            strict=True))
+        gain -= sum(res["wrong"] for res in results)
+        if gain > best_gain:
+            best, best_gain = value, gain
+    return best
 
 
 def _abstain_threshold(records: Sequence[dict[str, Any]], stages: Sequence[_Stage]) -> float:
@@ -119,7 +155,7 @@ def _abstain_threshold(records: Sequence[dict[str, Any]], stages: Sequence[_Stag
     return must_answer[allowed] - 1e-6 if allowed < len(must_answer) else 0.0
 
 
-def _answer_threshold(records: Sequence[dict[str, Any]], stages: Sequence[_Stage], span: LinearModel) -> float:
+def _answer_threshold(records: Sequence[dict[str, Any]], stages: Sequence[_Stage], span: Scorer) -> float:
     """The span probability above which a short answer is more often right than wrong."""
     scored = []
     for s in stages:
@@ -151,7 +187,7 @@ def replay(r: dict[str, Any], model: AnswerModel, params: AnswerParams | None = 
     picks = choose_short_answers(question, spans, span_p, model.answer_below)
     required = list(dict.fromkeys(spans[i].sentence for i in picks))
     chosen = choose_sentences(s.probability, [c["len"] for c in cands], [c["key"] for c in cands],
-                              [c["title"] for c in cands], required, params)
+                              [c["title"] for c in cands], required, params, model.runner_up)
     says = 0
     for i, _ in chosen:
         says |= cands[i]["says"]
@@ -194,8 +230,8 @@ def summarise(records: Sequence[dict[str, Any]], results: Sequence[dict[str, Any
     return out
 
 
-def cross_validate(records: Sequence[dict[str, Any]], progress: Callable[[], None] | None = None
-                   ) -> list[dict[str, Any]]:
+def cross_validate(records: Sequence[dict[str, Any]], progress: Callable[[], None] | None = None,
+                   params: AnswerParams | None = None) -> list[dict[str, Any]]:
     """Each record's replayed answer under a model fitted without its group (leave-one-group-out)."""
     results: list[dict[str, Any] | None] = [None] * len(records)
     for group in sorted({r["group"] for r in records}):
@@ -203,7 +239,7 @@ def cross_validate(records: Sequence[dict[str, Any]], progress: Callable[[], Non
         model = fit(train)
         for i, r in enumerate(records):
             if r["group"] == group:
-                results[i] = replay(r, model)
+                results[i] = replay(r, model, params)
         if progress:
             progress()
     return [r for r in results if r is not None]

@@ -4,6 +4,7 @@
 - sentence: rescores the shortlist with the question-sentence cosine added; its probability decides whether the
   archive answers at all (abstain_below) and which sentences are quoted;
 - span: scores candidate short answers inside the best sentences (answer_below: no short answer).
+The thresholds (abstain_below, answer_below, runner_up) are chosen on the training questions too.
 
 Trained by `newsqa train fit` (qa.train) from features that `newsqa train features` extracts from labelled
 questions; scikit-learn fits, the file holds the coefficients, so answering needs no scikit-learn.
@@ -47,17 +48,67 @@ class LinearModel:
 
 
 @dataclass(frozen=True)
+class TreeModel:
+    """Gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier, exported) -> log-odds."""
+
+    features: tuple[str, ...]
+    baseline: float
+    # per tree, per node: feature index, threshold (go left when x <= it), left child, right child, leaf value;
+    # a leaf has left == 0
+    trees: tuple[tuple[tuple[int, ...], tuple[float, ...], tuple[int, ...], tuple[int, ...], tuple[float, ...]], ...]
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        out = np.full(len(x), self.baseline)
+        rows = np.arange(len(x))
+        for feature, threshold, left, right, value in self.trees:
+            f, t, lo, hi = np.asarray(feature), np.asarray(threshold), np.asarray(left), np.asarray(right)
+            node = np.zeros(len(x), dtype=np.int64)
+            while True:
+                inner = lo[node] != 0
+                if not inner.any():
+                    break
+                go_left = x[rows, f[node]] <= t[node]
+                node = np.where(inner, np.where(go_left, lo[node], hi[node]), node)
+            out += np.asarray(value)[node]
+        return out
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.logits(x)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "trees", "features": list(self.features), "baseline": round(self.baseline, 6),
+                "trees": [[list(f), [round(v, 6) for v in t], list(lo), list(hi), [round(v, 6) for v in val]]
+                          for f, t, lo, hi, val in self.trees]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TreeModel:
+        return cls(tuple(d["features"]), float(d["baseline"]),
+                   tuple((tuple(f), tuple(t), tuple(lo), tuple(hi), tuple(v)) for f, t, lo, hi, v in d["trees"]))
+
+
+Scorer = LinearModel | TreeModel
+
+
+def scorer_from_dict(d: dict[str, Any]) -> Scorer:
+    return TreeModel.from_dict(d) if d.get("kind") == "trees" else LinearModel.from_dict(d)
+
+
+@dataclass(frozen=True)
 class AnswerModel:
-    shortlist: LinearModel
-    sentence: LinearModel
-    span: LinearModel
+    shortlist: Scorer
+    sentence: Scorer
+    span: Scorer
     abstain_below: float  # sentence probability of the best candidate under which the archive "does not say"
     answer_below: float  # span probability under which no short answer is given
     shortlist_size: int = 6
+    runner_up: float = 0.6  # further sentences are quoted when at least this probable relative to the lead one
     info: dict[str, Any] = field(default_factory=dict)  # training data version, cross-validated figures
 
     def to_json(self) -> str:
-        def rounded(m: LinearModel) -> dict[str, Any]:
+        def rounded(m: Scorer) -> dict[str, Any]:
+            if isinstance(m, TreeModel):
+                return m.to_dict()
             d = asdict(m)
             for key in ("mean", "scale", "coef"):
                 d[key] = [round(float(v), 6) for v in d[key]]
@@ -66,7 +117,7 @@ class AnswerModel:
 
         body = {"shortlist": rounded(self.shortlist), "sentence": rounded(self.sentence), "span": rounded(self.span),
                 "abstain_below": round(self.abstain_below, 4), "answer_below": round(self.answer_below, 4),
-                "shortlist_size": self.shortlist_size, "info": self.info}
+                "shortlist_size": self.shortlist_size, "runner_up": self.runner_up, "info": self.info}
         return json.dumps(body, indent=1, sort_keys=True) + "\n"
 
     def save(self, path: Path) -> None:
@@ -77,9 +128,9 @@ class AnswerModel:
     @classmethod
     def from_json(cls, text: str) -> AnswerModel:
         d = json.loads(text)
-        return cls(LinearModel.from_dict(d["shortlist"]), LinearModel.from_dict(d["sentence"]),
-                   LinearModel.from_dict(d["span"]), float(d["abstain_below"]), float(d["answer_below"]),
-                   int(d.get("shortlist_size", 6)), d.get("info", {}))
+        return cls(scorer_from_dict(d["shortlist"]), scorer_from_dict(d["sentence"]),
+                   scorer_from_dict(d["span"]), float(d["abstain_below"]), float(d["answer_below"]),
+                   int(d.get("shortlist_size", 6)), float(d.get("runner_up", 0.6)), d.get("info", {}))
 
     @classmethod
     def load(cls, path: Path | None = None) -> AnswerModel:

@@ -206,7 +206,7 @@ def test_a_sentence_that_no_longer_fits_is_cut_at_a_word_boundary() -> None:
     params = AnswerParams(max_chars=400)
     probability = np.array([0.9, 0.8, 0.6])
     lengths = [len(first), len(detail), len(short)]
-    chosen = choose_sentences(probability, lengths, [first, detail, short], [False] * 3, [], params)
+    chosen = choose_sentences(probability, lengths, [first, detail, short], [False] * 3, [], params, 0.6)
     assert chosen[:2] == [(0, False), (1, True)]  # the detail no longer fits whole: it is cut
     text = f"{first} {detail} {short}"
     hit = Hit(chunk_id=1, article_id="a", title=None, date=None, source=None, url=None, text=text, start=0,
@@ -218,7 +218,7 @@ def test_a_sentence_that_no_longer_fits_is_cut_at_a_word_boundary() -> None:
     assert "214 million crowns" in shortened.text and not shortened.text.endswith((" ", ","))
     # too little of it would fit: the shorter sentence is taken instead
     narrow = AnswerParams(max_chars=len(first) + params.cut_min_chars)
-    assert choose_sentences(probability, lengths, [first, detail, short], [False] * 3, [], narrow) == [
+    assert choose_sentences(probability, lengths, [first, detail, short], [False] * 3, [], narrow, 0.6) == [
         (0, False), (2, False)]
 
 
@@ -228,10 +228,10 @@ def test_a_headline_is_quoted_only_as_the_lead() -> None:
     probability = np.array([0.9, 0.85, 0.8])
     # the headline scores second: between two body sentences it would answer nothing they do not
     assert choose_sentences(probability, [60, 50, 40], ["a", "b", "c"], [False, True, False], [],
-                            AnswerParams()) == [(0, False), (2, False)]
+                            AnswerParams(), 0.6) == [(0, False), (2, False)]
     # the sentence holding the short answer leads even when another sentence scores higher
     assert choose_sentences(probability, [60, 50, 40], ["a", "b", "c"], [False] * 3, [2],
-                            AnswerParams())[0] == (2, False)
+                            AnswerParams(), 0.6)[0] == (2, False)
 
 
 @pytest.mark.parametrize(("sentence", "quotable"), [
