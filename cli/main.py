@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from cli.evaluate import cmd_eval
 from cli.train import add_parser as add_train_parser
 from cli.train import cmd_train
 from index.embed import ModelUnavailable
@@ -214,6 +215,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(answer.to_dict())
         return EXIT_OK
+    if answer.short_answers:
+        print("Answer: " + " · ".join(f"{s.text} [{s.citation}]" for s in answer.short_answers) + "\n")
     print(textwrap.fill(answer.answer, width=100))
     if answer.citations:
         print("\nSources:")
@@ -225,7 +228,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     elif answer.nearest:
         print("\nNearest articles:")
         for a in answer.nearest:
-            print(f"  {a['title'] or '(untitled)'} — {a['source'] or '?'}, {a['date'] or 'undated'} "
+            print(f"  {a['title'] or '(untitled)'} — {a['source'] or 'unknown source'}, {a['date'] or 'undated'} "
                   f"(article {a['article_id']})")
     return EXIT_OK
 
@@ -239,7 +242,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         _print_json({"query": args.query, "results": [h.to_dict() for h in hits]})
         return EXIT_OK
     for rank, hit in enumerate(hits, start=1):
-        print(f"{rank:>2}. {hit.score:.3f}  {hit.title or '(untitled)'} — {hit.source or '?'}, "
+        print(f"{rank:>2}. {hit.score:.3f}  {hit.title or '(untitled)'} — {hit.source or 'unknown source'}, "
               f"{hit.date or 'undated'} [{hit.article_id}#{hit.chunk_id}]")
         print(textwrap.indent(textwrap.shorten(hit.text, 300), "      "))
     return EXIT_OK
@@ -322,90 +325,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
           f"(API docs at /docs)", file=sys.stderr)
     uvicorn.run(server.create_app(settings), host=settings.host, port=settings.port,
                 log_level="warning" if args.quiet else settings.log_level.lower())
-    return EXIT_OK
-
-
-def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    import hashlib
-
-    from tqdm import tqdm
-
-    from qa.engine import Engine, ingest
-    from qa.evaluate import SYSTEMS, evaluate, format_table, load_questions
-
-    corpus, questions_path = Path(args.corpus), Path(args.questions)
-    for path in (corpus, questions_path):
-        if not path.exists():
-            print(f"newsqa eval: {path} not found (the RealTime QA data lives in ../shared/data/realtimeqa beside "
-                  "the repository in CI; a plain clone does not have it)", file=sys.stderr)
-            return EXIT_USAGE
-    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
-    unknown = [s for s in systems if s not in SYSTEMS]
-    if unknown:
-        print(f"newsqa eval: unknown systems {unknown}; choose from {list(SYSTEMS)}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.index is None and not os.environ.get("NEWSQA_INDEX"):
-        digest = hashlib.sha1(f"{corpus.resolve()}:{corpus.stat().st_size}".encode()).hexdigest()[:8]
-        settings = replace(settings, index_dir=settings.index_dir.parent / "eval" / f"{corpus.stem}-{digest}")
-    print(f"newsqa eval: index {settings.index_dir} (built on first use, reused after)", file=sys.stderr)
-    report = ingest(settings, [corpus], progress=not args.quiet)
-    if report.embedded:
-        print(f"newsqa eval: indexed {len(report.new) + len(report.updated)} articles", file=sys.stderr)
-    engine = Engine.open(settings)
-    if _is_labelled(questions_path):
-        return _eval_labelled(args, engine, questions_path)
-    questions = load_questions(questions_path)[: args.limit or None]
-    steps = sum(len([q for q in questions if q.get("gold_ids")]) for _ in systems) + len(questions)
-    examples: list[dict[str, Any]] = []
-    with tqdm(total=steps, desc="evaluating", disable=args.quiet, unit="q") as bar:
-        result = evaluate(engine.searcher, engine.answerer, questions, systems=systems,
-                          as_of_question_date=args.as_of_question_date, progress=lambda: bar.update(1),
-                          examples=examples)
-    result.update({"corpus": str(corpus), "questions_file": str(questions_path),
-                   "articles": engine.reader.manifest.articles, "chunks": engine.reader.manifest.chunks,
-                   "model": engine.reader.manifest.model,
-                   "date": dt.date.today().isoformat()})
-    print(format_table(result))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
-    if args.examples:
-        Path(args.examples).write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples))
-    return EXIT_OK
-
-
-def _is_labelled(path: Path) -> bool:
-    """news-dev questions (must strings and a gold article or page) rather than RealTime QA's choices."""
-    with path.open(encoding="utf-8") as f:
-        first = next((line for line in f if line.strip()), "{}")
-    return "must" in json.loads(first)
-
-
-def _eval_labelled(args: argparse.Namespace, engine: Any, questions_path: Path) -> int:
-    from tqdm import tqdm
-
-    from qa.evaluate import labelled_metrics
-    from qa.labelled import load_labelled
-
-    items = load_labelled(questions_path)[: args.limit or None]
-    examples: list[dict[str, Any]] = []
-    with tqdm(total=len(items), desc="evaluating", disable=args.quiet, unit="q") as bar:
-        result = labelled_metrics(engine.answerer, items, progress=lambda: bar.update(1), examples=examples)
-    cols = ["questions", "answered", "short_correct", "abstained", "wrongly_abstained", "hits@1", "hits@10",
-            "answer_p50_ms"]
-    for part in ("by_dataset", "by_outlet"):
-        print(f"{part.replace('_', ' '):<40}" + "".join(c[:12].rjust(13) for c in cols))
-        for name, d in result[part].items():
-            print(f"{name[:40]:<40}" + "".join((f"{d[c]:.3f}" if isinstance(d[c], float) else str(d[c])).rjust(13)
-                                               for c in cols))
-    result.update({"corpus": str(args.corpus), "questions_file": str(questions_path),
-                   "articles": engine.reader.manifest.articles, "model": engine.reader.manifest.model,
-                   "answer_model": engine.answerer.model.info.get("data_version")})
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
-    if args.examples:
-        Path(args.examples).write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples))
     return EXIT_OK
 
 

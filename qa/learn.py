@@ -128,16 +128,16 @@ def fit(records: Sequence[dict[str, Any]], info: dict[str, Any] | None = None) -
     abstain = _abstain_threshold(records, stages)
     answer = _answer_threshold(records, stages, span)
     model = AnswerModel(first, second, span, abstain, answer, SHORTLIST, info=model.info)
-    return replace(model, runner_up=_runner_up(records, model))
+    return replace(model, runner_up=_runner_up(records, model, stages))
 
 
-def _runner_up(records: Sequence[dict[str, Any]], model: AnswerModel) -> float:
+def _runner_up(records: Sequence[dict[str, Any]], model: AnswerModel, stages: Sequence[_Stage]) -> float:
     """The share of the lead sentence's probability that further sentences need: the one under which the
     training answers hold the most answers less wrong choices."""
     best, best_gain = RUNNER_UP[0], -1e9
     for value in RUNNER_UP:
         trial = replace(model, runner_up=value)
-        results = [replay(r, trial) for r in records]
+        results = [replay(r, trial, stage=s) for r, s in zip(records, stages, strict=True)]
         gain = sum(res["answered"] or (res["covered"] and not r["all"]) for r, res in zip(records, results,
                                                                                             strict=True))
         gain -= sum(res["wrong"] for res in results)
@@ -171,10 +171,12 @@ def _answer_threshold(records: Sequence[dict[str, Any]], stages: Sequence[_Stage
     return best_t
 
 
-def replay(r: dict[str, Any], model: AnswerModel, params: AnswerParams | None = None) -> dict[str, Any]:
-    """What the product's answer to a recorded question would be under model, judged against its labels."""
+def replay(r: dict[str, Any], model: AnswerModel, params: AnswerParams | None = None,
+           stage: _Stage | None = None) -> dict[str, Any]:
+    """What the product's answer to a recorded question would be under model, judged against its labels (stage:
+    the record's shortlist and spans under model, when already known)."""
     params = params or AnswerParams()
-    s = _stage(r, model.shortlist, model.sentence)
+    s = stage or _stage(r, model.shortlist, model.sentence)
     out = {"abstained": True, "answered": False, "covered": False, "wrong": False, "short": None,
            "short_correct": False}
     if not s.shortlist or float(s.probability.max()) < model.abstain_below:

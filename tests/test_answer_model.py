@@ -116,3 +116,17 @@ def test_the_packaged_model_loads_with_its_provenance() -> None:
     assert model.span.features == SPAN_FEATURES
     assert model.info["data_version"] and model.info["cross_validated"]
     assert 0.0 <= model.abstain_below < 1.0 and 0.0 <= model.answer_below < 1.0
+
+
+@pytest.mark.slow
+def test_the_training_command_reproduces_the_packaged_model(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from cli.main import main
+
+    root = Path(__file__).resolve().parent.parent
+    records = sorted((root / "training").glob("*.jsonl.gz"))
+    assert records, "training/ holds the recorded training questions"
+    out = tmp_path / "model.json"
+    assert main(["train", "fit", "-q", *map(str, records), "--out", str(out)]) == 0
+    assert out.read_text() == (root / "qa" / "answer_model.json").read_text()
