@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,9 +32,9 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
 
-    from qa import search
     from qa.engine import Engine
     from qa.evaluate import load_questions, retrieval_metrics
+    from qa.search import Searcher
     from qa.settings import Settings
 
     engine = Engine.open(Settings.from_env({}, index_dir=args.index))
@@ -49,14 +50,14 @@ def main(argv: list[str] | None = None) -> int:
         # articles: BM25 over the whole article scaled by the best allowed article, cosine of the best chunk
         for weight in (0.3, 0.4, 0.5, 0.6, 0.7):
             configs.append((f"article w={weight}", "score", weight, "max", "article"))
-    default_article_weight = search.ARTICLE_DENSE_WEIGHT
+    defaults = engine.searcher.params
     for name, fusion, weight, scale, level in configs:
-        engine.searcher.fusion, engine.searcher.dense_weight = fusion, weight  # type: ignore[assignment]
-        search.BM25_SCALE = scale
-        search.ARTICLE_DENSE_WEIGHT = weight if level == "article" else default_article_weight
+        # each configuration through the same door users have: a Searcher with its own RankingParams
+        weights = {"article_dense_weight": weight} if level == "article" else {"chunk_dense_weight": weight}
+        params = replace(defaults, fusion=fusion, bm25_scale=scale, **weights)
+        searcher = Searcher(engine.reader, engine.searcher.embedder, params=params)
         started = time.perf_counter()
-        metrics = retrieval_metrics(engine.searcher, questions,
-                                    {"mode": "hybrid", "time_aware": True, "level": level}, True)
+        metrics = retrieval_metrics(searcher, questions, {"mode": "hybrid", "time_aware": True, "level": level}, True)
         rows.append({"config": name, **metrics, "seconds": round(time.perf_counter() - started, 1)})
         print(f"{name:<22} Hits@1 {metrics['hits@1']:.3f}  Hits@4 {metrics['hits@4']:.3f}  "
               f"Hits@10 {metrics['hits@10']:.3f}  MRR@10 {metrics['mrr@10']:.3f}", flush=True)

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from corpus.article import is_commentary_or_digest
 from corpus.entities import Entity
 from index import integrity, lexical, store, vectors
 from index.compact import CompactRows
@@ -36,11 +35,8 @@ class ChunkTable:
         self.article = np.array([article_index.setdefault(r[1], len(article_index)) for r in rows], dtype=np.int32)
         self.article_names = list(article_index)
         self.article_position = article_index  # article id -> its index in article_names
-        # per article: its headline marks it as commentary, an explainer or a digest, not a report
-        # (corpus.article.is_commentary_or_digest; search favours reports)
         headlines = titles or {}
-        self.commentary = np.array([is_commentary_or_digest(headlines.get(name)) for name in self.article_names],
-                                   dtype=bool)
+        self.titles = [headlines.get(name) for name in self.article_names]  # per article, as article_names
         self.day = np.array([day_number(r[2]) for r in rows], dtype=np.int32)
         source_index: dict[str | None, int] = {}
         self.source = np.array([source_index.setdefault((r[3] or "").lower(), len(source_index)) for r in rows],
@@ -82,12 +78,12 @@ class ChunkTable:
         rows, found = self._rows_of(chunk_ids)
         return np.where(found, self.day[rows], UNDATED)
 
-    def commentary_of(self, chunk_ids: np.ndarray) -> np.ndarray:
-        """For each chunk: its article is not a report (see commentary; False for a chunk not in the table)."""
+    def articles_of(self, chunk_ids: np.ndarray) -> np.ndarray:
+        """For each chunk: its article's index in article_names (-1 for a chunk not in the table)."""
         if not len(self.ids):
-            return np.zeros(len(chunk_ids), dtype=bool)
+            return np.full(len(chunk_ids), -1, dtype=np.int32)
         rows, found = self._rows_of(chunk_ids)
-        return found & self.commentary[self.article[rows]]
+        return np.where(found, self.article[rows], -1)
 
     def _rows_of(self, chunk_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(table row of each chunk id, whether the id is in the table); ids are sorted, the table not empty."""

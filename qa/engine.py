@@ -141,6 +141,7 @@ class Engine:
     def open(cls, settings: Settings, get_embedder: Callable[[], Embedder] | None = None) -> Engine:
         """Opens the index for questions; also makes this process's BLAS and FAISS run one thread per call
         (see one_thread_numerics)."""
+        ranking = settings.ranking_params()  # a bad NEWSQA_FUSION or NEWSQA_DENSE_WEIGHT fails before the model loads
         one_thread_numerics()
         reader = IndexReader(settings.index_dir, nprobe=settings.nprobe)
         reader.manifest.check_model(model_name(settings.model), str(settings.index_dir))
@@ -156,8 +157,6 @@ class Engine:
             log.warning("the int8 model file differs from the one the index was built with (sha256 %s vs %s): "
                         "vectors may drift slightly; newsqa rebuild re-embeds with this one",
                         checksum[:12], reader.manifest.backend_checksum[:12])
-        if settings.fusion not in ("score", "rrf"):
-            raise ValueError(f"NEWSQA_FUSION must be 'score' or 'rrf', got {settings.fusion!r}")
-        searcher = Searcher(reader, embedder, fusion=settings.fusion, dense_weight=settings.dense_weight)  # type: ignore[arg-type]
+        searcher = Searcher(reader, embedder, params=ranking)
         params = AnswerParams(max_chars=settings.max_answer_chars)
         return cls(settings, reader, searcher, Answerer(searcher, params=params))

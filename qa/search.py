@@ -6,9 +6,9 @@ one story, and the whole article says more about which story it is than any one 
 are ranked directly (the retrievers' own rankings, kept for comparison and for RRF).
 
 News questions are about what had just happened when they were asked: with an as_of date, later articles do
-not exist, and a recency prior score x (1 + RECENCY_AMPLITUDE x exp(-age_days / scale)), the age counted from
-RECENCY_GRACE days before as_of, favours articles shortly before it. Explicit dates in the question ("in March
-2021") become a date range instead.
+not exist, and a recency prior score x (1 + recency_amplitude x exp(-age_days / scale)), the age counted from
+recency_grace days before as_of, favours articles shortly before it. Explicit dates in the question ("in March
+2021") become a date range instead. Every tuning value is a field of RankingParams (qa.ranking).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import weakref
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
@@ -23,43 +24,13 @@ from typing import Any, Literal
 import numpy as np
 
 from index.embed import Embedder
-from index.reader import EPOCH, UNDATED, IndexReader
+from index.reader import EPOCH, UNDATED, ChunkTable, IndexReader
+from qa.ranking import Fusion, RankingParams, commentary_flags
 from qa.timeparse import TimeIntent, parse_time
 
 Mode = Literal["hybrid", "dense", "bm25"]
-Fusion = Literal["rrf", "score"]
 Level = Literal["article", "chunk"]
 Recency = Literal["news", "simple"]
-CANDIDATES = 100  # per retriever, before fusion
-RRF_K = 60
-BM25_SCALE = "max"  # "max": relative to the best hit of this query (measured best); "query": share of a full match
-# The weights below were chosen together on the RealTime QA dev questions (149 with a gold article) and checked by
-# leave-one-week-out cross-validation (16 weeks): over cosine weight (0.3-0.5) x passage BM25 share (0 / 0.2) x
-# recency amplitude (3 / 4) x grace (0-2 days) x commentary prior (0.6 / 0.8), every fold chose this setting and the
-# held-out weeks scored MRR@10 0.854; over amplitude (2-4) x "this week" scale (10-17 days) x grace (0-3) x prior,
-# 15 of 16 folds did, 0.851. The weights before (amplitude 1, no grace, 7 days, cosine 0.5, prior 0.9, article BM25
-# only): 0.820. Neighbours (MRR@10, one change each): grace 0 / 1 / 3 0.845 / 0.845 / 0.837, amplitude 2 / 3
-# 0.836 / 0.851, prior 0.8 0.850, cosine weight 0.4 / 0.5 0.841 / 0.842, passage BM25 share 0 / 0.3 0.843 / 0.841.
-ARTICLE_DENSE_WEIGHT = 0.3  # article level: weight of the best chunk's cosine in the article's score
-PASSAGE_DENSE_WEIGHT = 0.5  # ... and in choosing the passage that represents an article (answers quote from it)
-# The BM25 part of an article's score: mostly the whole article's BM25 (which story it is), partly its best
-# passage's (how closely one passage matches the question: a report states the asked-about facts together).
-CHUNK_BM25_SHARE = 0.2
-# Recency: a report from the days just before as_of scores up to 1 + 4 = 5x an old one, fading over the intent's
-# scale (30 days; 14 for "this week"); the last RECENCY_GRACE days count as equally fresh, because a question is
-# asked a day or two after the report it is about, and the follow-ups of the very last day are not better.
-RECENCY_AMPLITUDE = 4.0
-RECENCY_GRACE = 2
-ACTOR_PRIOR = 1.1  # score factor of a passage naming an actor the question names
-NEAR_DUPLICATE = 0.95  # cosine between passages of two articles above which they are copies of one report
-# Score factor of an article whose headline marks it as opinion, analysis, an explainer ("what we know", a headline
-# that asks, a timeline, a fact check), a live page, a recap, a gallery or a digest ("5 things to know for July 1:
-# ..."): a question about an event is best answered by the report of it, and a digest's one paragraph on every
-# story matches many questions. Dev (149 gold questions): 134 opinion/analysis/digest articles in the top 10s and
-# none of them gold, MRR@10 0.805 -> 0.815 at 0.9 (0.8 / 0.7: the same); headlines that ask, 46 places and 1 gold,
-# 0.815 -> 0.819; the other kinds, about 60 places and none gold, 0.819 -> 0.820, Hits@10 0.966 -> 0.973. With
-# the stronger recency prior (above) a stronger discount pays too: 0.6 (0.7 and 0.75 the same, 0.8 -0.004).
-COMMENTARY_PRIOR = 0.6
 
 
 @dataclass(frozen=True)
@@ -73,10 +44,10 @@ class Query:
     actor: str | None = None
     mode: Mode = "hybrid"
     time_aware: bool = True  # parse dates in the question and prefer recent articles
-    prefer_reports: bool = True  # news reports over commentary, explainers and digests (COMMENTARY_PRIOR)
-    fusion: Fusion | None = None  # None: the searcher's configured fusion
+    prefer_reports: bool = True  # news reports over commentary, explainers and digests (commentary_prior)
+    fusion: Fusion | None = None  # None: the searcher's params.fusion
     level: Level = "article"  # rank articles (each by its best passage) or chunks
-    recency: Recency = "news"  # the recency prior: "news" (RECENCY_*) or "simple", 1 + exp(-age / scale)
+    recency: Recency = "news"  # the recency prior: "news" (params.recency_*) or "simple", 1 + exp(-age / scale)
 
 
 @dataclass(frozen=True)
@@ -105,12 +76,12 @@ class Hit:
 
 
 class Searcher:
-    def __init__(self, reader: IndexReader, embedder: Embedder, fusion: Fusion = "score",
-                 dense_weight: float = 0.7) -> None:
+    def __init__(self, reader: IndexReader, embedder: Embedder, params: RankingParams | None = None) -> None:
         self.reader = reader
         self.embedder = embedder
-        self.fusion = fusion
-        self.dense_weight = dense_weight
+        self.params = params or RankingParams()
+        # the commentary flag of each article of the last table seen (a generation's table is replaced whole)
+        self._commentary: tuple[weakref.ref[ChunkTable], np.ndarray] | None = None
 
     def embed_query(self, query: str) -> Any:
         return self.embedder.encode([query])[0]
@@ -159,7 +130,7 @@ class Searcher:
         cos = self.reader.cosines(vector, ids)
         lex = self.reader.lexical.scores(question)
         lex = lex[np.searchsorted(table.ids, ids)] if len(lex) else np.zeros(len(ids), dtype=np.float32)
-        w = PASSAGE_DENSE_WEIGHT
+        w = self.params.passage_dense_weight
         fused = w * np.maximum(cos, 0.0) + (1 - w) * lex / (float(lex.max()) or 1.0)
         own = fused[ids == hit.chunk_id]
         top = float(own[0]) if len(own) and own[0] > 0 else float(fused.max()) or 1.0
@@ -181,17 +152,18 @@ class Searcher:
     def _fused(self, q: Query, vector: Any, mask: np.ndarray | None
                ) -> tuple[dict[int, float], dict[str, dict[int, float]]]:
         """Fused score per chunk, and the retrievers' own scores ({"dense": ..., "bm25": ...})."""
-        if q.level == "article" and (q.fusion or self.fusion) == "score":
+        if q.level == "article" and (q.fusion or self.params.fusion) == "score":
             return self._by_article(q, vector, mask)
+        n = self.params.candidates
         dense: list[tuple[int, float]] = []
         lexical: list[tuple[int, float]] = []
         if q.mode in ("hybrid", "dense"):
-            dense = self.reader.search(vector, CANDIDATES, mask)
+            dense = self.reader.search(vector, n, mask)
         if q.mode in ("hybrid", "bm25"):
             scores = self.reader.lexical.scores(q.text)
             if mask is not None:
                 scores = np.where(mask, scores, 0.0)
-            top = np.argpartition(-scores, min(CANDIDATES, len(scores) - 1))[:CANDIDATES] if len(scores) else []
+            top = np.argpartition(-scores, min(n, len(scores) - 1))[:n] if len(scores) else []
             ids = self.reader.lexical.ids
             lexical = sorted(((int(ids[i]), float(scores[i])) for i in top if scores[i] > 0), key=lambda x: -x[1])
         parts = {"dense": dict(dense), "bm25": dict(lexical)}
@@ -200,23 +172,23 @@ class Searcher:
         if q.mode == "bm25":
             return dict(lexical), parts
         fused: dict[int, float] = {}
-        if (q.fusion or self.fusion) == "rrf":
+        if (q.fusion or self.params.fusion) == "rrf":
             for ranking in (dense, lexical):
                 for rank, (chunk_id, _) in enumerate(ranking):
-                    fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+                    fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.params.rrf_k + rank + 1)
             return fused, parts
         # Score fusion: cosine as is, BM25 as the share of the whole query a passage matches (its score over
         # that of a passage holding every query word once), so one common word matched is not worth a full
         # match. A chunk found by dense only has BM25 0 here (below the cut); one found by BM25 only gets its
         # cosine computed.
-        top_bm25 = self.reader.lexical.full_match_score(q.text) if BM25_SCALE == "query" else (
+        top_bm25 = self.reader.lexical.full_match_score(q.text) if self.params.bm25_scale == "query" else (
             lexical[0][1] if lexical else 1.0)
         cosines = dict(dense)
         for chunk_id, _ in lexical:
             if chunk_id not in cosines and vector is not None:
                 cosines[chunk_id] = self.reader.cosine(vector, chunk_id)
         bm25 = dict(lexical)
-        w = self.dense_weight
+        w = self.params.chunk_dense_weight
         for chunk_id, cosine in cosines.items():
             fused[chunk_id] = w * max(cosine, 0.0) + (1 - w) * min(1.0, bm25.get(chunk_id, 0.0) / top_bm25)
         parts["dense"] = cosines
@@ -225,16 +197,17 @@ class Searcher:
     def _by_article(self, q: Query, vector: Any, mask: np.ndarray | None
                     ) -> tuple[dict[int, float], dict[str, dict[int, float]]]:
         """Article scores, each keyed by the article's best chunk: w x the best chunk's cosine + (1 - w) x (the
-        article's BM25 over the best allowed article's, with CHUNK_BM25_SHARE of it from its best passage's BM25
+        article's BM25 over the best allowed article's, with chunk_bm25_share of it from its best passage's BM25
         over the best passage's). Candidates: the BM25 top articles and the articles of the dense top chunks."""
         table = self.reader.table
+        n = self.params.candidates
         allowed = table.article_mask(mask)
         bm25_articles = (np.where(allowed, self.reader.article_scores(q.text), 0.0) if q.mode != "dense"
                          else np.zeros(len(allowed), dtype=np.float32))
-        top_articles = np.argpartition(-bm25_articles, min(CANDIDATES, len(allowed) - 1))[:CANDIDATES]
+        top_articles = np.argpartition(-bm25_articles, min(n, len(allowed) - 1))[:n]
         candidates = sorted({int(a) for a in top_articles if bm25_articles[a] > 0})
         if q.mode != "bm25" and vector is not None:
-            dense = self.reader.search(vector, CANDIDATES, mask)
+            dense = self.reader.search(vector, n, mask)
             positions = np.searchsorted(table.ids, [c for c, _ in dense])
             candidates = sorted(set(candidates) | {int(a) for a in table.article[positions]})
         cands = np.array(candidates, dtype=np.int64)
@@ -242,8 +215,8 @@ class Searcher:
         if mask is not None:
             rows, group = rows[mask[rows]], group[mask[rows]]
         all_ids = table.ids[rows]
-        w = ARTICLE_DENSE_WEIGHT if q.mode == "hybrid" else (1.0 if q.mode == "dense" else 0.0)
-        pw = PASSAGE_DENSE_WEIGHT if q.mode == "hybrid" else w
+        w = self.params.article_dense_weight if q.mode == "hybrid" else (1.0 if q.mode == "dense" else 0.0)
+        pw = self.params.passage_dense_weight if q.mode == "hybrid" else w
         all_cos = (self.reader.cosines(vector, all_ids) if vector is not None and w > 0
                    else np.zeros(len(all_ids), dtype=np.float32))
         if q.mode != "dense":
@@ -257,7 +230,7 @@ class Searcher:
         lexical: dict[int, float] = {}
         if len(rows):
             # the article's passage: the chunk that best matches the question, by cosine and chunk BM25 at
-            # PASSAGE_DENSE_WEIGHT (the first such chunk on a tie); its score: the article's best cosine, the
+            # passage_dense_weight (the first such chunk on a tie); its score: the article's best cosine, the
             # article's BM25 and its best passage's BM25
             firsts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
             fused = pw * all_cos + (1 - pw) * all_bm25 / top_chunk_bm25
@@ -267,7 +240,7 @@ class Searcher:
             cos_max = np.maximum(np.maximum.reduceat(all_cos, firsts), 0.0).astype(np.float64)
             article_bm25 = bm25_articles[cands[group[firsts]]].astype(np.float64)
             chunk_max = np.maximum.reduceat(all_bm25, firsts).astype(np.float64) / top_chunk_bm25
-            a = CHUNK_BM25_SHARE if q.mode == "hybrid" else 0.0
+            a = self.params.chunk_bm25_share if q.mode == "hybrid" else 0.0
             score = w * cos_max + (1 - w) * ((1 - a) * article_bm25 / top_bm25 + a * chunk_max)
             chunk_ids = all_ids[best].tolist()
             scored = dict(zip(chunk_ids, score.tolist(), strict=True))
@@ -288,21 +261,31 @@ class Searcher:
             return
         ids = np.fromiter(scored, dtype=np.int64, count=len(scored))
         days = self.reader.table.days_of(ids)
-        amplitude, grace = (RECENCY_AMPLITUDE, RECENCY_GRACE) if prior == "news" else (1.0, 0)
+        amplitude, grace = (self.params.recency_amplitude, self.params.recency_grace) if prior == "news" else (1.0, 0)
         age = np.maximum(0, as_of_day - grace - days)
         factor = np.where(days == UNDATED, 1.0, 1.0 + amplitude * np.exp(-age / intent.scale_days))
         for chunk_id, f in zip(ids.tolist(), factor.tolist(), strict=True):
             scored[chunk_id] *= f
 
     def _reports_first(self, scored: dict[int, float]) -> None:
-        """Scale the passages of articles that are not reports (commentary, explainers, digests: the table's
-        commentary flag) by COMMENTARY_PRIOR."""
-        table = self.reader.table
-        if not scored or not table.commentary.any():
+        """Scale the passages of articles that are not reports (commentary, explainers, digests: by headline)
+        by params.commentary_prior."""
+        flags = self._commentary_flags()
+        if not scored or not flags.any():
             return
         ids = np.fromiter(scored, dtype=np.int64, count=len(scored))
-        for chunk_id in ids[table.commentary_of(ids)].tolist():
-            scored[chunk_id] *= COMMENTARY_PRIOR
+        articles = self.reader.table.articles_of(ids)
+        for chunk_id in ids[(articles >= 0) & flags[articles]].tolist():
+            scored[chunk_id] *= self.params.commentary_prior
+
+    def _commentary_flags(self) -> np.ndarray:
+        """Per article of the current table: its headline marks it as not a report (computed once a table)."""
+        table = self.reader.table
+        cached = self._commentary
+        if cached is None or cached[0]() is not table:
+            cached = (weakref.ref(table), commentary_flags(table.titles))
+            self._commentary = cached  # one assignment: a thread reading meanwhile sees the old or the new pair
+        return cached[1]
 
     def _actor_prior(self, scored: dict[int, float], text: str, limit: int) -> dict[int, dict[str, Any]]:
         """A question naming an actor favours passages that mention that actor (by any alias).
@@ -314,11 +297,11 @@ class Searcher:
         if mentions is None or not scored:
             return {}
         ordered = sorted(scored.values(), reverse=True)
-        cutoff = ordered[limit - 1] / ACTOR_PRIOR if len(ordered) >= limit else -math.inf
+        cutoff = ordered[limit - 1] / self.params.actor_prior if len(ordered) >= limit else -math.inf
         rows = self.reader.chunks([c for c, s in scored.items() if s >= cutoff])
         for chunk_id, row in rows.items():
             if mentions(f"{row['title'] or ''} {row['text']}"):
-                scored[chunk_id] *= ACTOR_PRIOR
+                scored[chunk_id] *= self.params.actor_prior
         return rows
 
     def _hits(self, scored: dict[int, float], parts: dict[str, dict[int, float]], k: int, vector: Any,
@@ -342,7 +325,7 @@ class Searcher:
             # a copy: the same passage text, a near-identical passage, or another article with the same headline
             # (re-published wire stories keep it) whose passage was already kept
             first = seen.get(key) or next((h for v, h, t in kept_vectors if h.article_id != row["article_id"] and (
-                (float(v @ chunk_vector) >= NEAR_DUPLICATE and _days_apart(h.date, row["date"]) <= 30)
+                (float(v @ chunk_vector) >= self.params.near_duplicate and _days_apart(h.date, row["date"]) <= 30)
                 or _same_story(t, h.date, title_key, row["date"]))), None)
             if first is not None:
                 if row["article_id"] != first.article_id and row["article_id"] not in first.duplicates:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from index.embed import BACKENDS, DEFAULT_MODEL
+from qa.ranking import RankingParams
 
 
 def default_index_dir(environ: Mapping[str, str]) -> Path:
@@ -26,8 +27,8 @@ class Settings:
     chunk_overlap: int = 40
     batch_size: int = 256  # texts per embed call and per committed batch of cached vectors (not the model's batch)
     top_k: int = 5
-    fusion: str = "score"  # how dense and BM25 rankings combine: "score" (weighted scores) or "rrf"
-    dense_weight: float = 0.7  # with score fusion: weight of the cosine, 1 - it for the scaled BM25 score
+    fusion: str = "score"  # "score": the article-level ranking (weighted scores); "rrf": chunk-level RRF instead
+    dense_weight: float = 0.3  # article-level ranking: weight of the best chunk's cosine, 1 - it for the BM25 part
     entities: int = 1  # extract named entities at ingest (spaCy); 0 turns it off
     max_answer_chars: int = 400
     host: str = "127.0.0.1"
@@ -84,6 +85,14 @@ class Settings:
         if values.get("backend", "auto") not in ("auto", *BACKENDS):
             raise ValueError(f"NEWSQA_BACKEND must be auto, torch or onnx-int8, got {values['backend']!r}")
         return cls(**values)
+
+    def ranking_params(self) -> RankingParams:
+        """The ranking parameters these settings choose (RankingParams' defaults for the rest)."""
+        if self.fusion not in ("score", "rrf"):
+            raise ValueError(f"NEWSQA_FUSION must be 'score' or 'rrf', got {self.fusion!r}")
+        if not 0.0 <= self.dense_weight <= 1.0:
+            raise ValueError(f"NEWSQA_DENSE_WEIGHT must be between 0 and 1, got {self.dense_weight!r}")
+        return RankingParams(fusion=self.fusion, article_dense_weight=self.dense_weight)  # type: ignore[arg-type]
 
     def table(self) -> list[tuple[str, str, str]]:
         """(variable, current value, field) rows, for --help texts and the README."""

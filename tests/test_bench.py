@@ -89,3 +89,21 @@ def test_query_bench_runs(tmp_path: Path, demo_settings: Settings) -> None:
         assert systems >= {"txtai search (dense, in-process)", "txtai hybrid + content + as-of"}
         hybrid = result["txtai"]["hybrid_content_as_of"]
         assert hybrid["vectors"] > 0 and hybrid["with_onnx_query_embedder"]["errors"] == 0
+
+
+def test_fusion_bench_runs(tmp_path: Path, demo_settings: Settings) -> None:
+    fusion = _bench("fusion")
+
+    titles = {a["title"]: a["id"] for a in map(json.loads, DEMO.read_text().splitlines())}
+    asked = [q for q in map(json.loads, (ROOT / "tests" / "data" / "demo_questions.jsonl").read_text().splitlines())
+             if q["title"] in titles][:4]
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps({"question": q["question"], "gold_ids": [titles[q["title"]]]}) + "\n"
+                                 for q in asked))
+    out = tmp_path / "fusion.json"
+    assert fusion.main(["--index", str(demo_settings.index_dir), "--questions", str(questions), "--json",
+                        str(out)]) == 0
+    rows = {r["config"]: r for r in json.loads(out.read_text())}
+    assert {"rrf", "score-max w=0.7", "article w=0.3", "article w=0.7"} <= set(rows)
+    assert all(r["questions"] == len(asked) == 4 for r in rows.values())
+    assert all(0 <= r["mrr@10"] <= r["hits@10"] <= 1 for r in rows.values())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -10,7 +11,7 @@ from corpus.article import Article
 from corpus.chunk import Chunker
 from index.update import Writer
 from qa.engine import Engine, embedder_factory
-from qa.search import Query, _mention_test, _question_names
+from qa.search import Query, Searcher, _mention_test, _question_names
 from qa.settings import Settings
 from qa.timeparse import parse_time
 
@@ -94,7 +95,7 @@ def test_reports_of_the_last_two_days_are_equally_recent(small_engine: Engine) -
         return next(h.score for h in hits if h.article_id == "new")  # published 2024-05-10
 
     fresh = score(dt.date(2024, 5, 10))
-    assert score(dt.date(2024, 5, 12)) == pytest.approx(fresh)  # RECENCY_GRACE: two days later, still fresh
+    assert score(dt.date(2024, 5, 12)) == pytest.approx(fresh)  # recency_grace: two days later, still fresh
     assert score(dt.date(2024, 5, 14)) < fresh
     # the eval's BM25 + time baseline keeps the data README's prior, 1 + exp(-age / scale): 2x, not 5x, when fresh
     assert score(dt.date(2024, 5, 10), recency="simple") == pytest.approx(fresh * 2 / 5)
@@ -190,16 +191,35 @@ def genre_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     return _engine(tmp_path_factory, "genres", GENRES)
 
 
-def test_reports_come_before_opinion_and_digests_of_the_same_news(genre_engine: Engine) -> None:
-    from qa.search import COMMENTARY_PRIOR
+DREDGING = "What did the Valdora harbour board decide about dredging?"
 
-    question = "What did the Valdora harbour board decide about dredging?"
-    search = genre_engine.searcher.search
-    plain = {h.article_id: h.score for h in search(Query(question, k=5, prefer_reports=False))}
-    hits = {h.article_id: h.score for h in search(Query(question, k=5))}
+
+def _scores(searcher: Searcher, query: Query) -> dict[str, float]:
+    return {h.article_id: h.score for h in searcher.search(query)}
+
+
+def test_reports_come_before_opinion_and_digests_of_the_same_news(genre_engine: Engine) -> None:
+    searcher = genre_engine.searcher
+    plain = _scores(searcher, Query(DREDGING, k=5, prefer_reports=False))
+    hits = _scores(searcher, Query(DREDGING, k=5))
     assert {"story", "digest"} <= set(plain) and set(hits) == set(plain)
-    assert hits["digest"] == pytest.approx(COMMENTARY_PRIOR * plain["digest"])  # its headline says what it is
+    prior = searcher.params.commentary_prior
+    assert prior == 0.6 and hits["digest"] == pytest.approx(prior * plain["digest"])  # its headline says what it is
     assert hits["story"] == pytest.approx(plain["story"])
+    # the prior is a ranking parameter: a searcher given another one applies that one
+    neutral = Searcher(genre_engine.reader, searcher.embedder, params=replace(searcher.params, commentary_prior=1.0))
+    assert _scores(neutral, Query(DREDGING, k=5)) == pytest.approx(plain)
+
+
+def test_a_digest_added_in_a_later_generation_is_discounted_too(tmp_path_factory: pytest.TempPathFactory) -> None:
+    engine = _engine(tmp_path_factory, "genres-later", GENRES[:1])  # the report only
+    assert set(_scores(engine.searcher, Query(DREDGING, k=5))) == {"story"}  # the first generation's flags are known
+    with Writer(engine.settings.index_dir, "sentence-transformers/all-MiniLM-L6-v2", Chunker(),
+                embedder_factory(engine.settings)) as writer:
+        writer.ingest(GENRES[1:])
+    plain = _scores(engine.searcher, Query(DREDGING, k=5, prefer_reports=False))
+    hits = _scores(engine.searcher, Query(DREDGING, k=5))
+    assert hits["digest"] == pytest.approx(engine.searcher.params.commentary_prior * plain["digest"])
 
 
 @pytest.mark.parametrize(("title", "marked"), [

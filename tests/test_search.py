@@ -51,3 +51,32 @@ def test_no_passages_without_a_vector_a_count_or_a_known_article(engine) -> None
     assert engine.searcher.next_passages(hit, question, vector, 0) == []
     assert engine.searcher.next_passages(dataclasses.replace(hit, article_id="no-such-article"), question,
                                          vector, 3) == []
+
+
+def _engine_with(demo_settings, dense_weight: str):  # type: ignore[no-untyped-def]
+    from qa.engine import Engine
+    from qa.settings import Settings
+
+    return Engine.open(Settings.from_env({"NEWSQA_DENSE_WEIGHT": dense_weight}, index_dir=demo_settings.index_dir))
+
+
+def test_newsqa_dense_weight_sets_the_article_level_cosine_weight(engine, demo_settings) -> None:  # type: ignore[no-untyped-def]
+    from qa.search import Query
+
+    lexical, dense = _engine_with(demo_settings, "0"), _engine_with(demo_settings, "1")
+    assert engine.searcher.params.article_dense_weight == 0.3  # the default, as measured
+    assert (lexical.searcher.params.article_dense_weight, dense.searcher.params.article_dense_weight) == (0.0, 1.0)
+    questions = [*QUESTIONS, "What did the union say about pay?", "Which company makes smart thermostats?"]
+    # the default article-level ranking (no actor named, no time or genre prior: the fused score only)
+    rankings = {w: [[(h.article_id, h.score) for h in e.searcher.search(Query(q, k=5, time_aware=False,
+                                                                              prefer_reports=False))]
+                    for q in questions] for w, e in (("0", lexical), ("1", dense))}
+    assert rankings["0"] != rankings["1"]
+    assert any([a for a, _ in r0] != [a for a, _ in r1] for r0, r1 in zip(rankings["0"], rankings["1"], strict=True))
+    # at weight 1 an article's score is its best chunk's cosine alone
+    table = dense.reader.table
+    question = "Why did the dock workers strike?"
+    vector = dense.searcher.embed_query(question)
+    for article_id, score in rankings["1"][QUESTIONS.index(question)]:
+        chunks = table.article_chunks(table.article_position[article_id])
+        assert score == pytest.approx(float(dense.reader.cosines(vector, chunks).max()))

@@ -33,3 +33,16 @@ def test_good_values_are_typed_empty_ones_ignored_and_overrides_win(tmp_path: Pa
     assert (settings.port, settings.dense_weight, settings.top_k) == (9001, 0.5, Settings.top_k)
     assert settings.index_dir == tmp_path / "flag-index" and settings.host == Settings.host
     assert Settings.from_env({"HOME": str(tmp_path)}).index_dir == tmp_path / ".local/share/newsqa/index"
+
+
+def test_ranking_settings_become_ranking_params() -> None:
+    from qa.ranking import RankingParams
+
+    assert Settings.from_env({}).ranking_params() == RankingParams()  # the defaults are the measured weights
+    params = Settings.from_env({"NEWSQA_DENSE_WEIGHT": "0.45", "NEWSQA_FUSION": "rrf"}).ranking_params()
+    assert (params.article_dense_weight, params.fusion) == (0.45, "rrf")
+    assert params.chunk_dense_weight == RankingParams.chunk_dense_weight  # chunk-level fusion keeps its own weight
+    with pytest.raises(ValueError, match=r"NEWSQA_DENSE_WEIGHT must be between 0 and 1, got 1\.5"):
+        Settings.from_env({"NEWSQA_DENSE_WEIGHT": "1.5"}).ranking_params()
+    with pytest.raises(ValueError, match=r"NEWSQA_FUSION must be 'score' or 'rrf', got 'sum'"):
+        Settings.from_env({"NEWSQA_FUSION": "sum"}).ranking_params()
