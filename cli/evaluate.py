@@ -17,6 +17,26 @@ from qa.settings import Settings
 EXIT_OK, EXIT_USAGE = 0, 2
 
 
+def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("eval", parents=[common], help="retrieval and answer metrics on labelled questions",
+                       description="Build (or reuse) an index of --corpus, then, for RealTime QA questions, report "
+                                   "Hits@1/4/10 and MRR@10 for BM25, dense, BM25+time and the full system, and answer "
+                                   "coverage / wrong-choice rate, all in one run; for news-dev questions (must "
+                                   "strings and a gold article or page), report per data set and per outlet: "
+                                   "answered, short answer correct, wrongly abstained, Hits@1/10.")
+    p.add_argument("--corpus", required=True, help="articles (any ingest format), e.g. realtimeqa/corpus.jsonl")
+    p.add_argument("--questions", required=True, help="questions JSONL: RealTime QA (id, question, date, choices, "
+                                                      "answer, gold_ids) or news-dev (id, question, must, article_id "
+                                                      "or file)")
+    p.add_argument("--as-of-question-date", action="store_true",
+                   help="answer each question as of its date (articles published later are excluded)")
+    p.add_argument("--systems", default=",".join(["bm25", "dense", "bm25+time", "full"]),
+                   help="comma-separated subset of: bm25, dense, bm25+time, full")
+    p.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    p.add_argument("--json", type=str, metavar="OUT", help="also write the metrics as JSON to OUT")
+    p.add_argument("--examples", type=str, metavar="OUT", help="write every answer of the full system to OUT")
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 

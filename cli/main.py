@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from cli.evaluate import add_parser as add_eval_parser
 from cli.evaluate import cmd_eval
 from cli.train import add_parser as add_train_parser
 from cli.train import cmd_train
@@ -39,7 +40,8 @@ def version() -> str:
         return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _common() -> argparse.ArgumentParser:
+    """The options every command takes."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--index", metavar="DIR", help="index directory (env NEWSQA_INDEX; default "
                                                        "~/.local/share/newsqa/index)")
@@ -50,7 +52,24 @@ def build_parser() -> argparse.ArgumentParser:
                              " unless --index/NEWSQA_INDEX is set), built on first use")
     common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     common.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only, no progress bar")
+    return common
 
+
+def _filters() -> argparse.ArgumentParser:
+    """The filters of ask and search."""
+    filters = argparse.ArgumentParser(add_help=False)
+    group = filters.add_argument_group("filters")
+    group.add_argument("--as-of", type=_date, metavar="DATE",
+                       help="answer as of this date: later articles do not exist; recent ones are preferred")
+    group.add_argument("--since", type=_date, metavar="DATE", help="only articles dated on or after DATE")
+    group.add_argument("--until", type=_date, metavar="DATE", help="only articles dated on or before DATE")
+    group.add_argument("--source", help="only articles from this source (e.g. cnn.com)")
+    group.add_argument("--actor", help="only articles naming this person/organisation/place (aliases match)")
+    return filters
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common, filters = _common(), _filters()
     parser = argparse.ArgumentParser(
         prog="newsqa", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Question answering over a news archive: every claim in an answer cites its passage.",
@@ -70,15 +89,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true",
                    help="make the index hold exactly these inputs: articles not in them are removed")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-
-    filters = argparse.ArgumentParser(add_help=False)
-    group = filters.add_argument_group("filters")
-    group.add_argument("--as-of", type=_date, metavar="DATE",
-                       help="answer as of this date: later articles do not exist; recent ones are preferred")
-    group.add_argument("--since", type=_date, metavar="DATE", help="only articles dated on or after DATE")
-    group.add_argument("--until", type=_date, metavar="DATE", help="only articles dated on or before DATE")
-    group.add_argument("--source", help="only articles from this source (e.g. cnn.com)")
-    group.add_argument("--actor", help="only articles naming this person/organisation/place (aliases match)")
 
     p = sub.add_parser("ask", parents=[common, filters], help="answer a question with cited sources")
     p.add_argument("question")
@@ -105,24 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="re-chunk and re-embed every stored article (after a model or chunk size change)")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("eval", parents=[common], help="retrieval and answer metrics on labelled questions",
-                       description="Build (or reuse) an index of --corpus, then, for RealTime QA questions, report "
-                                   "Hits@1/4/10 and MRR@10 for BM25, dense, BM25+time and the full system, and answer "
-                                   "coverage / wrong-choice rate, all in one run; for news-dev questions (must "
-                                   "strings and a gold article or page), report per data set and per outlet: "
-                                   "answered, short answer correct, wrongly abstained, Hits@1/10.")
-    p.add_argument("--corpus", required=True, help="articles (any ingest format), e.g. realtimeqa/corpus.jsonl")
-    p.add_argument("--questions", required=True, help="questions JSONL: RealTime QA (id, question, date, choices, "
-                                                      "answer, gold_ids) or news-dev (id, question, must, article_id "
-                                                      "or file)")
-    p.add_argument("--as-of-question-date", action="store_true",
-                   help="answer each question as of its date (articles published later are excluded)")
-    p.add_argument("--systems", default=",".join(["bm25", "dense", "bm25+time", "full"]),
-                   help="comma-separated subset of: bm25, dense, bm25+time, full")
-    p.add_argument("--limit", type=int, default=0, help="only the first N questions")
-    p.add_argument("--json", type=str, metavar="OUT", help="also write the metrics as JSON to OUT")
-    p.add_argument("--examples", type=str, metavar="OUT", help="write every answer of the full system to OUT")
-
+    add_eval_parser(sub, common)
     add_train_parser(sub, common)
 
     p = sub.add_parser("serve", parents=[common], help="start the HTTP service (JSON API)")

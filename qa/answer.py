@@ -170,6 +170,11 @@ class Answerer:
             self._model = AnswerModel.load()  # the packaged model, on first use
         return self._model
 
+    def warm_up(self) -> None:
+        """Load the answer model and the entity recogniser now rather than on the first question."""
+        _ = self.model
+        entity_spans(["Newsqa is ready."])
+
     @property
     def max_chars(self) -> int:
         return self.params.max_chars

@@ -159,4 +159,6 @@ class Engine:
                         checksum[:12], reader.manifest.backend_checksum[:12])
         searcher = Searcher(reader, embedder, params=ranking)
         params = AnswerParams(max_chars=settings.max_answer_chars)
-        return cls(settings, reader, searcher, Answerer(searcher, params=params))
+        answerer = Answerer(searcher, params=params)
+        answerer.warm_up()
+        return cls(settings, reader, searcher, answerer)
