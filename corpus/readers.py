@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".html": "html",
            ".htm": "html", ".txt": "txt", ".text": "txt", ".md": "txt"}
 _WHITESPACE = b"\xef\xbb\xbf \t\r\n\f\v"
-# The files that mark a folder as a newsqa index (index.store.DB_NAME with index.update.MANIFEST_NAME or LOCK_NAME;
-# named here because corpus does not import index): such a folder inside an input folder is not read as input.
+# The files that mark a folder as a newsqa index (index.store.DB_NAME with index.update.MANIFEST_NAME or
+# index.lock.LOCK_NAME; named here because corpus does not import index): such a folder inside an input folder is
+# not read as input.
 INDEX_DB = "meta.sqlite"
 INDEX_MARKERS = ("manifest.json", ".write.lock")
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),

@@ -10,8 +10,6 @@ Until 3 commits, readers and a restarted writer see the old generation.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -19,9 +17,9 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,73 +31,26 @@ from corpus.entities import extract_entities
 from corpus.readers import Skipped
 from index import integrity, lexical, store, vectors
 from index.embed import Embedder, backend_of, hash_key
+from index.lock import write_lock
 from index.manifest import BackendMismatch, Manifest
+from index.report import UpdateReport, log_run
 
 log = logging.getLogger(__name__)
 
 ENTITY_BATCH = 64  # articles per spaCy call: how soon the entity thread notices a failed update
 
-LOCK_NAME = ".write.lock"
 MANIFEST_NAME = "manifest.json"
 
 
-@dataclass
-class UpdateReport:
-    """What an update did; new + updated + unchanged + duplicates + skipped = input records."""
+@dataclass(frozen=True)
+class Plan:
+    """One update's work: what to write and what to remove, and the chunks to add."""
 
-    new: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: int = 0
-    duplicates: int = 0  # the same record again in the input (same id, same content)
-    removed: list[str] = field(default_factory=list)
-    not_found: list[str] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    chunks_added: int = 0
-    chunks_removed: int = 0
-    embedded: int = 0  # texts run through the model
-    reused: int = 0  # texts whose vectors were cached or shared with an identical chunk
-    seconds: dict[str, float] = field(default_factory=dict)
-    generation: int = 0
-
-    @property
-    def records(self) -> int:
-        return len(self.new) + len(self.updated) + self.unchanged + self.duplicates + len(self.skipped)
-
-    def absorb(self, other: UpdateReport) -> None:
-        """Add another batch's report to this one."""
-        for name in ("new", "updated", "removed", "not_found", "skipped"):
-            getattr(self, name).extend(getattr(other, name))
-        for name in ("unchanged", "duplicates", "chunks_added", "chunks_removed", "embedded", "reused"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        for stage, seconds in other.seconds.items():
-            self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
-        self.generation = max(self.generation, other.generation)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "new": len(self.new), "updated": len(self.updated), "unchanged": self.unchanged,
-            "duplicates": self.duplicates, "removed": len(self.removed), "not_found": self.not_found,
-            "skipped": [{"where": s.where, "reason": s.reason} for s in self.skipped],
-            "records": self.records, "chunks_added": self.chunks_added, "chunks_removed": self.chunks_removed,
-            "embedded": self.embedded, "reused": self.reused,
-            "seconds": {k: round(v, 3) for k, v in self.seconds.items()}, "generation": self.generation,
-        }
-
-
-@contextlib.contextmanager
-def write_lock(index_dir: Path) -> Iterator[None]:
-    """One writer at a time per index; a second one waits instead of interleaving its changes."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / LOCK_NAME, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log.warning("another process is updating %s; waiting for it to finish", index_dir)
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    articles: list[Article]  # new or changed, written whole
+    remove_ids: list[str]  # articles whose rows go: old versions, removed ones (all of them in a rebuild)
+    chunks: list[tuple[Chunk, str]]  # each with the hash of its embedding text
+    texts: dict[str, str]  # embedding text by hash: identical chunks are embedded once
+    fresh: bool = False  # a rebuild: start from an empty vector index, not the current one
 
 
 def embed_hash(model: str, text: str) -> str:
@@ -202,7 +153,7 @@ class Writer:
                 self._apply([], remove_ids=gone, report=report)
                 total.absorb(report)
         total.generation = self.manifest.generation if self.manifest else 0
-        self._log_run("rebuild" if replace_all else "ingest", inputs, total)
+        log_run(self.conn, "rebuild" if replace_all else "ingest", self._started, inputs, total)
         return total
 
     def _ingest_batch(self, articles: Sequence[Article], skipped: Sequence[Skipped]) -> UpdateReport:
@@ -239,7 +190,7 @@ class Writer:
         report.not_found = [a for a in dict.fromkeys(article_ids) if a not in existing]
         if report.removed:
             self._apply([], remove_ids=report.removed, report=report)
-        self._log_run("remove", list(article_ids), report)
+        log_run(self.conn, "remove", self._started, list(article_ids), report)
         return report
 
     def rebuild(self) -> UpdateReport:
@@ -254,88 +205,70 @@ class Writer:
         report = UpdateReport()
         self._apply(articles, remove_ids=[a.id for a in articles], report=report, fresh=True)
         report.updated = [a.id for a in articles]
-        self._log_run("rebuild", [], report)
+        log_run(self.conn, "rebuild", self._started, [], report)
         return report
 
-    # -- the update itself -------------------------------------------------------------------------------
+    # -- the update itself: plan -> embed -> commit ----------------------------------------------------------
 
     def _apply(self, todo: list[Article], remove_ids: list[str], report: UpdateReport, fresh: bool = False
                ) -> None:
+        """One atomic update: nothing readers see changes before _commit's transaction commits."""
         t0 = time.perf_counter()
-        planned, texts = self._plan(todo)
+        plan = self._plan(todo, remove_ids, fresh)
         report.seconds["chunk"] = time.perf_counter() - t0
+        entities = self._embed(plan, report)
+        self._commit(plan, entities, report)
+
+    def _plan(self, todo: list[Article], remove_ids: list[str], fresh: bool) -> Plan:
+        """Chunk the articles; each chunk gets the hash of its embedding text, each distinct text is kept once."""
+        log.info("update: chunking %d articles", len(todo))
+        self._progress("chunking", 0, len(todo))
+        planned: list[tuple[Chunk, str]] = []
+        texts: dict[str, str] = {}
+        for article in todo:
+            for chunk in self.chunker.split(article):
+                text = embedding_text(article, chunk)
+                digest = embed_hash(self.hash_key, text)
+                texts.setdefault(digest, text)
+                planned.append((chunk, digest))
+        self._progress("chunking", len(todo), len(todo))
+        return Plan(articles=todo, remove_ids=remove_ids, chunks=planned, texts=texts, fresh=fresh)
+
+    def _embed(self, plan: Plan, report: UpdateReport) -> list[list[Any]]:
+        """Cache the vectors of the plan's texts; return each article's entities, found meanwhile."""
         # Entities (spaCy, mostly one core) are extracted in a thread beside the embedding: on 2 cores the model
         # alone leaves part of a core idle, and NER run before it added ~17 % to an int8 ingest.
         stop = threading.Event()
-
-        def timed_entities() -> tuple[list[list[Any]], float]:
-            started = time.perf_counter()
-            found: list[list[Any]] = []
-            for i in range(0, len(todo), ENTITY_BATCH):
-                if stop.is_set():  # the embedding failed or was interrupted: nothing will be written
-                    break
-                found += extract_entities([(a.title, a.text) for a in todo[i:i + ENTITY_BATCH]])
-            return found, time.perf_counter() - started
-
         log.info("update: extracting entities and embedding")
         pool = ThreadPoolExecutor(1, thread_name_prefix="entities")
         try:
-            pending = pool.submit(timed_entities) if self.with_entities and todo else None
+            wanted = self.with_entities and plan.articles
+            pending = pool.submit(_timed_entities, plan.articles, stop) if wanted else None
             t1 = time.perf_counter()
-            self._embed_missing(texts, report)
-            report.reused += len(planned) - report.embedded
+            self._embed_missing(plan.texts, report)
+            report.reused += len(plan.chunks) - report.embedded
             report.seconds["embed"] = time.perf_counter() - t1
             t0 = time.perf_counter()
-            entities, entity_seconds = pending.result() if pending is not None else ([[]] * len(todo), 0.0)
+            entities, entity_seconds = pending.result() if pending is not None else ([[]] * len(plan.articles), 0.0)
         finally:
             stop.set()
             pool.shutdown(wait=True)  # at most one small batch of NER after a failure
         report.seconds["entities_wait"] = time.perf_counter() - t0  # after the embedding was done
         report.seconds["entities"] = entity_seconds  # the thread's own time, mostly beside the embedding
+        return entities
 
+    def _commit(self, plan: Plan, entities: list[list[Any]], report: UpdateReport) -> None:
+        """Make the plan the next generation (see module doc), then remove files no reader can still need."""
         t2 = time.perf_counter()
-        dim = self.manifest.dim if self.manifest else (self.embedder.dim if planned else 0)
-        vec_index = self._current_vectors(dim) if not fresh else vectors.new_index(dim)
+        dim = self.manifest.dim if self.manifest else (self.embedder.dim if plan.chunks else 0)
+        vec_index = self._current_vectors(dim) if not plan.fresh else vectors.new_index(dim)
         generation = (self.manifest.generation if self.manifest else self._generation) + 1
         log.info("update: writing metadata of generation %d", generation)
         self._progress("writing", 0, 1)
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            old_chunk_ids = store.chunk_ids_of(self.conn, remove_ids)
-            report.chunks_removed = len(old_chunk_ids)
-            store.delete_articles(self.conn, remove_ids)
-            for article, found in zip(todo, entities, strict=True):
-                store.insert_article(self.conn, article)
-                store.insert_entities(self.conn, article.id, found)
-            new_ids = np.array([store.insert_chunk(self.conn, c, h) for c, h in planned], dtype=np.int64)
-            report.chunks_added = len(planned)
-            if not fresh:
-                vectors.remove(vec_index, old_chunk_ids)
-            vectors.add(vec_index, new_ids, store.vectors_for(self.conn, [h for _, h in planned], dim))
-            vec_index = vectors.fit_to_size(vec_index, self.ann_threshold,
-                                            lambda: store.all_chunk_vectors(self.conn, dim), self.nprobe)
-            store.prune_embeddings(self.conn)
-            n_articles, n_chunks = store.counts(self.conn)
-            if vec_index.ntotal != n_chunks:
-                raise RuntimeError(f"vector count {vec_index.ntotal} != chunk count {n_chunks}")
-            manifest = Manifest(model=self.model, dim=dim, chunk_tokens=self.chunker.max_tokens,
-                                chunk_overlap=self.chunker.overlap_tokens, encoding=self.chunker.encoding,
-                                generation=generation, articles=n_articles, chunks=n_chunks,
-                                updated_at=store.now(), backend=self.backend,
-                                backend_checksum=self._checksum if self.backend != "torch" else "")
-            t3 = time.perf_counter()
-            log.info("update: writing BM25 of generation %d", generation)
-            terms = store.TermCache(self.conn)  # in this transaction: kept only with the generation it built
-            bm25 = lexical.Lexical.build(*store.chunk_texts(self.conn), cache=terms)
-            written = [lexical.save_lexical(bm25, self.index_dir, generation)]  # before the commit, as vectors
-            articles_bm25 = lexical.Lexical.build(*store.article_docs(self.conn), cache=terms)
-            terms.prune()
-            written.append(lexical.save_lexical(articles_bm25, self.index_dir, generation, lexical.ARTICLES))
-            report.seconds["bm25"] = time.perf_counter() - t3
-            log.info("update: writing vectors of generation %d", generation)
-            written.append(vectors.save_vectors(vec_index, self.index_dir, generation))  # see module doc
-            manifest = replace(manifest, files=integrity.digests(self.index_dir, written))
-            store.write_manifest(self.conn, manifest)
+            vec_index = self._write_rows(plan, entities, vec_index, dim, report)
+            manifest = self._write_generation(vec_index, dim, generation, report)
             log.info("update: committing generation %d", generation)
             self.conn.execute("COMMIT")
         except BaseException:
@@ -350,20 +283,49 @@ class Writer:
         lexical.remove_stale_lexical(self.index_dir, keep={generation, generation - 1})
         report.seconds["write"] = time.perf_counter() - t2 - report.seconds["bm25"]
 
-    def _plan(self, todo: list[Article]) -> tuple[list[tuple[Chunk, str]], dict[str, str]]:
-        """The chunks of the articles, each with the hash of its embedding text; the texts by hash."""
-        log.info("update: chunking %d articles", len(todo))
-        self._progress("chunking", 0, len(todo))
-        planned: list[tuple[Chunk, str]] = []
-        texts: dict[str, str] = {}
-        for article in todo:
-            for chunk in self.chunker.split(article):
-                text = embedding_text(article, chunk)
-                digest = embed_hash(self.hash_key, text)
-                texts.setdefault(digest, text)
-                planned.append((chunk, digest))
-        self._progress("chunking", len(todo), len(todo))
-        return planned, texts
+    def _write_rows(self, plan: Plan, entities: list[list[Any]], vec_index: Any, dim: int, report: UpdateReport
+                    ) -> Any:
+        """In the open transaction: swap the articles, entities and chunks; the vector index follows in memory."""
+        old_chunk_ids = store.chunk_ids_of(self.conn, plan.remove_ids)
+        report.chunks_removed = len(old_chunk_ids)
+        store.delete_articles(self.conn, plan.remove_ids)
+        for article, found in zip(plan.articles, entities, strict=True):
+            store.insert_article(self.conn, article)
+            store.insert_entities(self.conn, article.id, found)
+        new_ids = np.array([store.insert_chunk(self.conn, c, h) for c, h in plan.chunks], dtype=np.int64)
+        report.chunks_added = len(plan.chunks)
+        if not plan.fresh:
+            vectors.remove(vec_index, old_chunk_ids)
+        vectors.add(vec_index, new_ids, store.vectors_for(self.conn, [h for _, h in plan.chunks], dim))
+        vec_index = vectors.fit_to_size(vec_index, self.ann_threshold,
+                                        lambda: store.all_chunk_vectors(self.conn, dim), self.nprobe)
+        store.prune_embeddings(self.conn)
+        return vec_index
+
+    def _write_generation(self, vec_index: Any, dim: int, generation: int, report: UpdateReport) -> Manifest:
+        """In the open transaction: the generation's BM25 and vector files, then the manifest row that names them."""
+        n_articles, n_chunks = store.counts(self.conn)
+        if vec_index.ntotal != n_chunks:
+            raise RuntimeError(f"vector count {vec_index.ntotal} != chunk count {n_chunks}")
+        manifest = Manifest(model=self.model, dim=dim, chunk_tokens=self.chunker.max_tokens,
+                            chunk_overlap=self.chunker.overlap_tokens, encoding=self.chunker.encoding,
+                            generation=generation, articles=n_articles, chunks=n_chunks,
+                            updated_at=store.now(), backend=self.backend,
+                            backend_checksum=self._checksum if self.backend != "torch" else "")
+        t3 = time.perf_counter()
+        log.info("update: writing BM25 of generation %d", generation)
+        terms = store.TermCache(self.conn)  # in this transaction: kept only with the generation it built
+        bm25 = lexical.Lexical.build(*store.chunk_texts(self.conn), cache=terms)
+        written = [lexical.save_lexical(bm25, self.index_dir, generation)]  # before the commit, as vectors
+        articles_bm25 = lexical.Lexical.build(*store.article_docs(self.conn), cache=terms)
+        terms.prune()
+        written.append(lexical.save_lexical(articles_bm25, self.index_dir, generation, lexical.ARTICLES))
+        report.seconds["bm25"] = time.perf_counter() - t3
+        log.info("update: writing vectors of generation %d", generation)
+        written.append(vectors.save_vectors(vec_index, self.index_dir, generation))  # see module doc
+        manifest = replace(manifest, files=integrity.digests(self.index_dir, written))
+        store.write_manifest(self.conn, manifest)
+        return manifest
 
     def _progress(self, stage: str, done: int, total: int) -> None:
         """Tell on_progress (a job's status) where the update is: chunking, embedding, writing."""
@@ -409,21 +371,16 @@ class Writer:
         vectors.add(index, *store.all_chunk_vectors(self.conn, dim))
         return index
 
-    def _log_run(self, kind: str, inputs: Sequence[str], report: UpdateReport) -> None:
-        """One transaction: the run, every skipped record with its reason, every article it touched."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        cur = self.conn.execute(
-            "INSERT INTO runs(kind, started_at, finished_at, inputs, new, updated, unchanged, removed, skipped)"
-            " VALUES (?,?,?,?,?,?,?,?,?)",
-            (kind, self._started, store.now(), json.dumps([str(i) for i in inputs]), len(report.new),
-             len(report.updated), report.unchanged, len(report.removed), len(report.skipped)))
-        self.conn.executemany('INSERT INTO skipped(run_id, "where", reason) VALUES (?,?,?)',
-                              [(cur.lastrowid, s.where, s.reason) for s in report.skipped])
-        self.conn.executemany("INSERT INTO run_articles(run_id, article_id, action) VALUES (?,?,?)",
-                              [(cur.lastrowid, article_id, action) for action, ids in
-                               (("new", report.new), ("updated", report.updated), ("removed", report.removed))
-                               for article_id in ids])
-        self.conn.execute("COMMIT")
+
+def _timed_entities(articles: list[Article], stop: threading.Event) -> tuple[list[list[Any]], float]:
+    """Each article's entities, batch by batch, and the time it took; stops early once told to."""
+    started = time.perf_counter()
+    found: list[list[Any]] = []
+    for i in range(0, len(articles), ENTITY_BATCH):
+        if stop.is_set():  # the embedding failed or was interrupted: nothing will be written
+            break
+        found += extract_entities([(a.title, a.text) for a in articles[i:i + ENTITY_BATCH]])
+    return found, time.perf_counter() - started
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

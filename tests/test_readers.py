@@ -123,7 +123,8 @@ def test_legacy_encodings_are_decoded_and_binary_still_refused(tmp_path: Path) -
 
 def test_an_index_folder_inside_an_input_folder_is_not_read(tmp_path: Path) -> None:
     from index import store
-    from index.update import LOCK_NAME, MANIFEST_NAME
+    from index.lock import LOCK_NAME
+    from index.update import MANIFEST_NAME
 
     (tmp_path / "story.txt").write_text("Cranes Approved\n" + BODY)
     index = tmp_path / "index"
