@@ -107,7 +107,15 @@ def _second_x(r: dict[str, Any], shortlist: list[int]) -> np.ndarray:
 
 
 def fit(records: Sequence[dict[str, Any]], info: dict[str, Any] | None = None) -> AnswerModel:
-    """The three models and both thresholds from records."""
+    """The three models and the thresholds from records (one BLAS thread: a multi-threaded sum may round
+    differently from run to run, and the same records must give the same file)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _fit_all(records, info)
+
+
+def _fit_all(records: Sequence[dict[str, Any]], info: dict[str, Any] | None) -> AnswerModel:
     names1 = SENTENCE_FEATURES
     x1 = np.array([c["x"] for r in records for c in r["candidates"]], dtype=np.float32)
     y1 = np.array([_sentence_label(c, r) for r in records for c in r["candidates"]])

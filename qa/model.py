@@ -111,8 +111,8 @@ class AnswerModel:
                 return m.to_dict()
             d = asdict(m)
             for key in ("mean", "scale", "coef"):
-                d[key] = [round(float(v), 6) for v in d[key]]
-            d["intercept"] = round(float(d["intercept"]), 6)
+                d[key] = [round(float(v), 5) for v in d[key]]
+            d["intercept"] = round(float(d["intercept"]), 5)
             return d
 
         body = {"shortlist": rounded(self.shortlist), "sentence": rounded(self.sentence), "span": rounded(self.span),
