@@ -33,7 +33,7 @@ class AnswerParams:
     max_sentences: int = 3
     more_passages_of: int = 3  # the best articles whose next passage is read too (answers sit a paragraph away)
     semantic_words: int = 25  # a sentence's first words are embedded: its subject and claim come first
-    span_sentences: int = 3  # sentences searched for a short answer
+    span_sentences: int = 3  # sentences searched for a short answer (entity recognition is ~10 ms a sentence)
     cut_min_chars: int = 100  # a further sentence that does not fit may be cut at a word, keeping at least this
     cut_min_share: float = 0.5  # ... and this share of it
 
@@ -210,8 +210,7 @@ class Answerer:
         question, vector, hits, candidates, features = self.candidates(query)
         first = self.model.shortlist.logits(features)
         shortlist = [int(i) for i in np.argsort(-first, kind="stable")[:self.model.shortlist_size]]
-        cosines = self.embed_sentences([candidates[i].text for i in shortlist], vector)
-        semantic = semantic_features(cosines)
+        semantic = semantic_features(np.zeros(len(shortlist)))  # no cosine feature: see qa.features
         probability = self.model.sentence.probabilities(np.hstack([features[shortlist], semantic])
                                                         if shortlist else np.zeros((0, 1)))
         best = [int(i) for i in np.argsort(-probability, kind="stable")[:self.params.span_sentences]]
