@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
 
 from qa.text import CALENDAR_WORDS, names
 
@@ -27,17 +25,13 @@ class Turn:
     content: str
 
 
-@cache
-def _nlp() -> Any:
-    from corpus.entities import _nlp as load
-
-    return load()
-
-
 def _actors(text: str) -> list[tuple[str, str]]:
     """(name, label) of the people, organisations and places in text, in order of appearance."""
-    doc = _nlp()(re.sub(r"\[\d+\]", "", text)[:2000])
-    return [(ent.text.strip(), ent.label_) for ent in doc.ents if ent.label_ == "PERSON" or ent.label_ in THING_LABELS]
+    from corpus.entities import entity_spans
+
+    clean = re.sub(r"\[\d+\]", "", text)[:2000]
+    return [(clean[start:end].strip(), label) for start, end, label in entity_spans([clean])[0]
+            if label == "PERSON" or label in THING_LABELS]
 
 
 def resolve(question: str, history: Sequence[Turn]) -> str:
