@@ -85,16 +85,22 @@ def test_no_answer_state(server: Server, browser) -> None:  # type: ignore[no-un
     assert "No answer in the archive" in page.locator(".msg.no-answer").inner_text()
 
 
-def test_a_quoted_headline_is_marked_in_the_articles_title(server: Server, browser) -> None:  # type: ignore[no-untyped-def]
-    question = "What did the dock union reject?"
-    _, expected = server.post("/api/ask", {"question": question})
-    headline = next(c for c in expected["citations"] if c["field"] == "title")
+def _ask(server: Server, browser, question: str, ready: str):  # type: ignore[no-untyped-def]
+    """A new chat page with question asked; the page and the answer once its ready selector shows."""
     page = browser.new_page()
     page.goto(server.url + "/")
     page.fill("#question", question)
     page.press("#question", "Enter")
     answer = page.locator("li.msg.assistant").last
-    answer.locator("button.cite").first.wait_for(timeout=60_000)
+    answer.locator(ready).first.wait_for(timeout=60_000)
+    return page, answer
+
+
+def test_a_quoted_headline_is_marked_in_the_articles_title(server: Server, browser) -> None:  # type: ignore[no-untyped-def]
+    question = "What did the dock union reject?"
+    _, expected = server.post("/api/ask", {"question": question})
+    headline = next(c for c in expected["citations"] if c["field"] == "title")
+    page, answer = _ask(server, browser, question, "button.cite")
     answer.locator("button.cite").nth(expected["citations"].index(headline)).click()
     page.locator("#article-title mark").wait_for(timeout=30_000)
     assert page.locator("#article-title mark").inner_text() == headline["quote"]
@@ -204,12 +210,7 @@ def test_sources_list_one_link_per_article_that_opens_it(server: Server, browser
     first_of: dict[str, dict] = {}  # type: ignore[type-arg]
     for citation in expected["citations"]:
         first_of.setdefault(citation["article_id"], citation)
-    page = browser.new_page()
-    page.goto(server.url + "/")
-    page.fill("#question", question)
-    page.press("#question", "Enter")
-    answer = page.locator("li.msg.assistant").last
-    answer.locator("ul.sources a.source-link").first.wait_for(timeout=60_000)
+    page, answer = _ask(server, browser, question, "ul.sources a.source-link")
     links = answer.locator("ul.sources a.source-link")
     assert [links.nth(i).get_attribute("href") for i in range(links.count())] == [
         f"/api/articles/{article_id}" for article_id in first_of]  # one per article, in citation order
