@@ -16,7 +16,7 @@ import numpy as np
 
 from corpus.entities import entity_spans, main_actors
 from qa.candidates import Candidate, cut, headline_candidate, sentence_candidates
-from qa.features import semantic_features, sentence_features
+from qa.features import semantic_features, sentence_features, shortlist_of
 from qa.model import AnswerModel
 from qa.question import Question
 from qa.search import Hit, Query, Searcher
@@ -209,7 +209,7 @@ class Answerer:
         """Retrieve and score candidate sentences and short answers for query."""
         question, vector, hits, candidates, features = self.candidates(query)
         first = self.model.shortlist.logits(features)
-        shortlist = [int(i) for i in np.argsort(-first, kind="stable")[:self.model.shortlist_size]]
+        shortlist = shortlist_of(first, features, self.model.shortlist_size)
         semantic = semantic_features(np.zeros(len(shortlist)))  # no cosine feature: see qa.features
         probability = self.model.sentence.probabilities(np.hstack([features[shortlist], semantic])
                                                         if shortlist else np.zeros((0, 1)))

@@ -147,6 +147,20 @@ def sentence_features(question: Question, candidates: Sequence[Candidate], hits:
     return out
 
 
+def restating_headlines(x: np.ndarray) -> np.ndarray:
+    """Which rows of SENTENCE_FEATURES are headlines with no word beyond the question's: such a headline only
+    names the story the question already names, so it cannot hold the answer and is never quoted."""
+    if not len(x):
+        return np.zeros(0, dtype=bool)
+    return (x[:, SENTENCE_FEATURES.index("headline")] > 0) & (x[:, SENTENCE_FEATURES.index("restates")] > 0)
+
+
+def shortlist_of(logits: np.ndarray, x: np.ndarray, size: int) -> list[int]:
+    """The size best candidates by logits, restating headlines left out."""
+    excluded = restating_headlines(x)
+    return [int(i) for i in np.argsort(-logits, kind="stable") if not excluded[i]][:size]
+
+
 def semantic_features(cosines: np.ndarray) -> np.ndarray:
     """SEMANTIC_FEATURES of a shortlist from its question-sentence cosines (none at present)."""
     return np.zeros((len(cosines), len(SEMANTIC_FEATURES)), dtype=np.float32)

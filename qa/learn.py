@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from qa.answer import AnswerParams, choose_sentences, choose_short_answers
-from qa.features import SEMANTIC_FEATURES, SENTENCE_FEATURES, semantic_features
+from qa.features import SEMANTIC_FEATURES, SENTENCE_FEATURES, semantic_features, shortlist_of
 from qa.model import AnswerModel, LinearModel, Scorer, TreeModel
 from qa.question import Question
 from qa.spans import DYNAMIC_FEATURES, SPAN_FEATURES, STATIC_FEATURES, Span, dynamic_features
@@ -26,13 +26,14 @@ SPAN_SENTENCES = AnswerParams().span_sentences
 # this share of the training questions whose gold article ranked first (and says the answer) abstain.
 MAX_WRONG_ABSTAIN = 0.01
 RUNNER_UP = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-KIND = "logistic"  # or "trees": gradient-boosted trees
+# per model: "logistic" or "trees" (gradient-boosted)
+KINDS = {"shortlist": "trees", "sentence": "trees", "span": "trees"}
 TREES, DEPTH = 100, 3
 C = 1.0  # inverse regularisation of the logistic regressions (scikit-learn's default)
 
 
-def _fit(x: np.ndarray, y: np.ndarray, names: Sequence[str]) -> Scorer:
-    if KIND == "trees" and len(set(y.tolist())) == 2:
+def _fit(x: np.ndarray, y: np.ndarray, names: Sequence[str], kind: str = "logistic") -> Scorer:
+    if kind == "trees" and len(set(y.tolist())) == 2:
         return _fit_trees(x, y, names)
     from sklearn.linear_model import LogisticRegression
 
@@ -82,7 +83,7 @@ def _stage(r: dict[str, Any], first: Scorer | None, second: Scorer | None) -> _S
         return _Stage([], np.zeros(0), [], np.zeros((0, len(SPAN_FEATURES))))
     x = np.array([c["x"] for c in cands], dtype=np.float32)
     logits = first.logits(x) if first else np.zeros(len(cands))
-    shortlist = [int(i) for i in np.argsort(-logits, kind="stable")[:SHORTLIST]]
+    shortlist = shortlist_of(logits, x, SHORTLIST)
     if second is None:
         return _Stage(shortlist, np.zeros(len(shortlist)), [], np.zeros((0, len(SPAN_FEATURES))))
     probability = second.probabilities(_second_x(r, shortlist))
@@ -119,18 +120,18 @@ def _fit_all(records: Sequence[dict[str, Any]], info: dict[str, Any] | None) -> 
     names1 = SENTENCE_FEATURES
     x1 = np.array([c["x"] for r in records for c in r["candidates"]], dtype=np.float32)
     y1 = np.array([_sentence_label(c, r) for r in records for c in r["candidates"]])
-    first = _fit(x1, y1, names1)
+    first = _fit(x1, y1, names1, KINDS["shortlist"])
     x2, y2 = [], []
     for r in records:
         shortlist = _stage(r, first, None).shortlist
         if shortlist:
             x2.append(_second_x(r, shortlist))
             y2 += [_sentence_label(r["candidates"][i], r) for i in shortlist]
-    second = _fit(np.vstack(x2), np.array(y2), names1 + SEMANTIC_FEATURES)
+    second = _fit(np.vstack(x2), np.array(y2), names1 + SEMANTIC_FEATURES, KINDS["sentence"])
     stages = [_stage(r, first, second) for r in records]
     x3 = [s.span_x for s in stages if len(s.span_x)]
     y3 = [int(sp["y"]) for s in stages for sp in s.spans]
-    span = _fit(np.vstack(x3), np.array(y3), STATIC_FEATURES + DYNAMIC_FEATURES)
+    span = _fit(np.vstack(x3), np.array(y3), STATIC_FEATURES + DYNAMIC_FEATURES, KINDS["span"])
     model = AnswerModel(first, second, span, abstain_below=0.0, answer_below=0.0, shortlist_size=SHORTLIST,
                         info=info or {})
     abstain = _abstain_threshold(records, stages)

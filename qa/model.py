@@ -1,19 +1,22 @@
-"""The learned answer model: three small logistic regressions, stored as JSON and applied with numpy.
+"""The learned answer model: three small scorers (gradient-boosted trees, or logistic regressions), stored as JSON
+and applied with numpy.
 
-- shortlist: scores every candidate sentence without its embedding (embedding is most of an answer's cost);
-- sentence: rescores the shortlist with the question-sentence cosine added; its probability decides whether the
-  archive answers at all (abstain_below) and which sentences are quoted;
+- shortlist: scores every candidate sentence;
+- sentence: rescores the shortlist, trained on such shortlists; its probability decides whether the archive
+  answers at all (abstain_below) and which sentences are quoted;
 - span: scores candidate short answers inside the best sentences (answer_below: no short answer).
 The thresholds (abstain_below, answer_below, runner_up) are chosen on the training questions too.
 
 Trained by `newsqa train fit` (qa.train) from features that `newsqa train features` extracts from labelled
-questions; scikit-learn fits, the file holds the coefficients, so answering needs no scikit-learn.
+questions; scikit-learn fits, the file holds the trees (or coefficients), so answering needs no scikit-learn.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from typing import Any
 import numpy as np
 
 MODEL_FILE = "answer_model.json"
+_NUMBERS = re.compile(r"\[\s*([-+0-9.,eE\s]+?)\s*\]")
 
 
 @dataclass(frozen=True)
@@ -57,28 +61,42 @@ class TreeModel:
     # a leaf has left == 0
     trees: tuple[tuple[tuple[int, ...], tuple[float, ...], tuple[int, ...], tuple[int, ...], tuple[float, ...]], ...]
 
+    @cached_property
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        """The trees as (trees x nodes) arrays, padded: every tree is walked at once, one level a step."""
+        width = max((len(t[0]) for t in self.trees), default=1)
+
+        def stack(k: int, dtype: type) -> np.ndarray:
+            out = np.zeros((len(self.trees), width), dtype=dtype)
+            for i, tree in enumerate(self.trees):
+                out[i, :len(tree[k])] = tree[k]
+            return out
+
+        return stack(0, np.int64), stack(1, np.float64), stack(2, np.int64), stack(3, np.int64), stack(4, np.float64)
+
     def logits(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
-        out = np.full(len(x), self.baseline)
-        rows = np.arange(len(x))
-        for feature, threshold, left, right, value in self.trees:
-            f, t, lo, hi = np.asarray(feature), np.asarray(threshold), np.asarray(left), np.asarray(right)
-            node = np.zeros(len(x), dtype=np.int64)
-            while True:
-                inner = lo[node] != 0
-                if not inner.any():
-                    break
-                go_left = x[rows, f[node]] <= t[node]
-                node = np.where(inner, np.where(go_left, lo[node], hi[node]), node)
-            out += np.asarray(value)[node]
-        return out
+        if not len(x) or not self.trees:
+            return np.full(len(x), self.baseline)
+        feature, threshold, left, right, value = self._arrays
+        tree = np.arange(len(self.trees))[None, :]
+        row = np.arange(len(x))[:, None]
+        node = np.zeros((len(x), len(self.trees)), dtype=np.int64)
+        while True:
+            lo = left[tree, node]
+            inner = lo != 0
+            if not inner.any():
+                break
+            go_left = x[row, feature[tree, node]] <= threshold[tree, node]
+            node = np.where(inner, np.where(go_left, lo, right[tree, node]), node)
+        return self.baseline + value[tree, node].sum(axis=1)
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-self.logits(x)))
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "trees", "features": list(self.features), "baseline": round(self.baseline, 6),
-                "trees": [[list(f), [round(v, 6) for v in t], list(lo), list(hi), [round(v, 6) for v in val]]
+                "trees": [[list(f), [round(v, 10) for v in t], list(lo), list(hi), [round(v, 6) for v in val]]
                           for f, t, lo, hi, val in self.trees]}
 
     @classmethod
@@ -118,7 +136,9 @@ class AnswerModel:
         body = {"shortlist": rounded(self.shortlist), "sentence": rounded(self.sentence), "span": rounded(self.span),
                 "abstain_below": round(self.abstain_below, 4), "answer_below": round(self.answer_below, 4),
                 "shortlist_size": self.shortlist_size, "runner_up": self.runner_up, "info": self.info}
-        return json.dumps(body, indent=1, sort_keys=True) + "\n"
+        # a list of numbers on one line: the trees would be tens of thousands of lines otherwise
+        return _NUMBERS.sub(lambda m: "[" + "".join(m.group(1).split()) + "]",
+                            json.dumps(body, indent=1, sort_keys=True)) + "\n"
 
     def save(self, path: Path) -> None:
         tmp = Path(path).with_suffix(".tmp")
