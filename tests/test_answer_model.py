@@ -158,3 +158,24 @@ def test_recording_and_fitting_are_deterministic(engine, tmp_path) -> None:  # t
     assert fit(records).to_json() == fit(records).to_json()
     assert write_records(engine.answerer, items, tmp_path / "again.jsonl.gz") == len(items)
     assert list(read_records([tmp_path / "again.jsonl.gz"])) == records
+
+
+def test_exported_trees_score_as_scikit_learn_does() -> None:
+    """The shipped model is applied with numpy, without scikit-learn: its trees, exported and read back from
+    JSON, must give scikit-learn's own log-odds."""
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from qa import learn
+    from qa.model import TreeModel
+
+    rng = np.random.default_rng(7)
+    x = np.round(rng.normal(size=(2000, 4)), 5)  # records keep five decimals
+    y = (x[:, 0] + x[:, 1] * x[:, 2] + rng.normal(size=len(x)) > 0).astype(int)
+    model = learn._fit(x, y, ["a", "b", "c", "d"], "trees")
+    clf = HistGradientBoostingClassifier(max_iter=learn.TREES, max_depth=learn.DEPTH, learning_rate=0.1,
+                                         min_samples_leaf=40, l2_regularization=1.0, early_stopping=False,
+                                         random_state=0).fit(x, y)
+    again = TreeModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    assert np.allclose(again.logits(x), clf.decision_function(x), atol=1e-4)
+    assert len(again.logits(x[:0])) == 0
