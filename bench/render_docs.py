@@ -117,6 +117,12 @@ DESCRIPTIONS: dict[str, Description] = {
         "The real rows of `scale` on a quieter machine, plus the approximate index's recall under each dev "
         "question's as-of date filter.",
         ".venv/bin/python bench/scale.py --real ../eval/realtimeqa-full --sizes --json bench/results/scale-real.json"),
+    "scale-update": Description(
+        "Adding 50 articles as the archive grows",
+        "Synthetic archives (generated text, random vectors, no entities) written through the real Writer; for "
+        "each size the time to add 50 articles by stage, and the BM25 stage with segments beside re-indexing "
+        "every text as updates did before segments.",
+        ".venv/bin/python bench/scale_update.py --sizes 10000 100000 --json bench/results/scale-update.json"),
     "update": Description(
         "Incremental update vs full rebuild",
         "A full build of corpus-small into an empty index, then adding 50 articles to the built index: both "

@@ -3,14 +3,15 @@
 Two indexes: one over chunks (title + chunk text: which passage) and one over whole articles (title + the
 whole cleaned text: which article is about the question; on real news questions this finds the right article
 more often than the best chunk does). Exact names and rare words are where dense retrieval is weakest; BM25
-catches them. bm25s has no incremental add, so each update re-indexes the stored texts (seconds for tens of
-thousands of chunks) and writes the result under the next generation's name before the metadata commit, like
-the FAISS file.
+catches them. bm25s tokenises (stopwords, stemmer); the index itself is in segments (index.segments), so an
+update indexes only the texts it adds and marks the rows it replaces dead. A generation's list of segments is
+written under its name before the metadata commit, like the FAISS file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -22,6 +23,8 @@ from types import ModuleType
 from typing import Any, Protocol
 
 import numpy as np
+
+from index import segments
 
 _STEMMER: Any = None
 
@@ -104,39 +107,58 @@ def cached_terms(texts: Sequence[str], cache: TermStore) -> list[list[str]]:
 
 CHUNKS = "bm25"  # directory prefixes: bm25-<generation> (chunks), bm25a-<generation> (articles)
 ARTICLES = "bm25a"
+_LIST = "segments.json"
+
+
+def _terms(texts: Sequence[str], cache: TermStore | None) -> list[list[str]]:
+    if cache is not None:
+        return cached_terms(texts, cache)
+    return [list(t) for t in tokenize_strings(texts)]
+
+
+def tokenize_strings(texts: Sequence[str]) -> list[list[str]]:
+    bm25s = _bm25s()
+    return bm25s.tokenize(list(texts), stopwords=_stopwords(), stemmer=_stemmer(), show_progress=False,
+                          return_ids=False)
 
 
 class Lexical:
-    """BM25 scores for every document; row i of the index is document ids[i] (chunk ids, or article ids)."""
+    """BM25 scores for every document; row i of the scores is document ids[i] (chunk ids, or article ids,
+    sorted)."""
 
-    def __init__(self, model: Any, ids: np.ndarray) -> None:
-        self.model = model
-        self.ids = ids
+    def __init__(self, index: segments.SegmentedBM25) -> None:
+        self.index = index
+        self.ids = index.ids
         # the last query's scores: answering asks for one question's scores several times (the search, then
         # further passages of the best articles); a tuple is replaced whole, so threads never see half of one
         self._last: tuple[str, np.ndarray] | None = None
 
     @classmethod
-    def build(cls, ids: np.ndarray, texts: Sequence[str], cache: TermStore | None = None) -> Lexical:
-        bm25s = _bm25s()
-        model = bm25s.BM25()
-        if len(texts):
-            model.index(cached_terms(texts, cache) if cache is not None else tokenize(texts), show_progress=False)
-        return cls(model, np.asarray(ids) if len(ids) else np.zeros(0, dtype=np.int64))
+    def build(cls, ids: np.ndarray, texts: Sequence[str], cache: TermStore | None = None,
+              name: str = "memory") -> Lexical:
+        """One segment over all the documents."""
+        ids = np.asarray(ids) if len(ids) else np.zeros(0, dtype=np.int64)
+        segment = segments.build(name, ids, _terms(texts, cache) if len(texts) else [])
+        return cls(segments.SegmentedBM25([segment], [np.zeros(0, dtype=np.int64)]))
+
+    def updated(self, remove: Sequence[Any], ids: np.ndarray, texts: Sequence[str], cache: TermStore | None,
+                name: str) -> Lexical:
+        """The next generation's index: documents remove gone, documents ids (texts) added as one new segment
+        (named name-0; a merge of small segments is named name-m)."""
+        add = segments.build(f"{name}-0", np.asarray(ids), _terms(texts, cache)) if len(ids) else None
+        return Lexical(self.index.updated(remove, add, f"{name}-m"))
 
     def full_match_score(self, query: str) -> float:
         """BM25 score of a document of average length holding each known query word once: what a passage
         scores when it matches the whole query, so that score / this = how much of the query it matches."""
         if not len(self.ids):
             return 1.0
-        vocab, indptr = self.model.vocab_dict, self.model.scores["indptr"]
-        n = self.model.scores["num_docs"]
         total = 0.0
         for token in set(query_tokens(query)):
-            if token in vocab:
-                df = int(indptr[vocab[token] + 1] - indptr[vocab[token]])
-                total += float(np.log(1 + (n - df + 0.5) / (df + 0.5)))  # lucene idf, as bm25s computes it
-        return total / (1 + self.model.k1) if total else 1.0
+            df = self.index.document_frequency(token)
+            if df:
+                total += self.index.idf(df)
+        return total / (1 + segments.K1) if total else 1.0
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of each document (aligned with self.ids); zeros when no query word is known."""
@@ -145,52 +167,67 @@ class Lexical:
         last = self._last
         if last is not None and last[0] == query:
             return last[1]
-        scores = self._scores(query)
+        scores = self.index.scores(query_tokens(query))
         scores.flags.writeable = False  # shared between callers
         self._last = (query, scores)
         return scores
-
-    def _scores(self, query: str) -> np.ndarray:
-        tokens = query_tokens(query)
-        vocab = self.model.vocab_dict
-        known = [t for t in tokens if t in vocab]
-        if not known:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        return np.asarray(self.model.get_scores(known), dtype=np.float32)
 
 
 def lexical_path(index_dir: Path, generation: int, kind: str = CHUNKS) -> Path:
     return Path(index_dir) / f"{kind}-{generation}"
 
 
-def save_lexical(lexical: Lexical, index_dir: Path, generation: int, kind: str = CHUNKS) -> Path:
+def save_lexical(lexical: Lexical, index_dir: Path, generation: int, kind: str = CHUNKS) -> list[Path]:
+    """Write the generation's segment list (and the segments it adds) before its commit; returns the paths
+    written (segments written by earlier generations are not written again)."""
+    written = []
+    for segment in lexical.index.segments:
+        new = segment.name.startswith(f"{kind}-{generation}-") or segment.name == "memory"
+        path = segments.segment_dir(index_dir, segment.name)
+        if new or not (path / "terms.json").is_file():
+            written.append(segments.save_segment(segment, index_dir, replace=True))
     final = lexical_path(index_dir, generation, kind)
     tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    if len(lexical.ids):
-        lexical.model.save(str(tmp), show_progress=False)
+    names = [s.name for s in lexical.index.segments]
+    (tmp / _LIST).write_text(json.dumps({"segments": names}), encoding="utf-8")
+    for i, dead in enumerate(lexical.index.dead):
+        np.save(tmp / f"dead-{i}.npy", dead)
     np.save(tmp / "ids.npy", lexical.ids)
     for path in tmp.iterdir():
         with open(path, "rb") as handle:
             os.fsync(handle.fileno())
     shutil.rmtree(final, ignore_errors=True)  # a leftover of a writer killed after its rename, before commit
     os.replace(tmp, final)
-    return final
+    return [final, *written]
+
+
+def segment_names(index_dir: Path, generation: int, kind: str = CHUNKS) -> list[str]:
+    return list(json.loads((lexical_path(index_dir, generation, kind) / _LIST).read_text("utf-8"))["segments"])
 
 
 def load_lexical(index_dir: Path, generation: int, kind: str = CHUNKS) -> Lexical:
-    bm25s = _bm25s()
+    """A generation's BM25 (FileNotFoundError for an index written before segments: rebuild it)."""
     path = lexical_path(index_dir, generation, kind)
-    ids = np.load(path / "ids.npy")
-    model = bm25s.BM25.load(str(path), mmap=False, show_progress=False) if len(ids) else bm25s.BM25()
-    return Lexical(model, ids)
+    names = segment_names(index_dir, generation, kind)
+    loaded = [segments.load_segment(index_dir, name) for name in names]
+    dead = [np.load(path / f"dead-{i}.npy") for i in range(len(names))]
+    lexical = Lexical(segments.SegmentedBM25(loaded, dead))
+    if not np.array_equal(lexical.ids, np.load(path / "ids.npy")):
+        raise ValueError(f"BM25 segments of {path} do not give its documents")
+    return lexical
 
 
 def remove_stale_lexical(index_dir: Path, keep: set[int]) -> None:
+    """Remove the segment lists of generations not in keep, and the segments no kept generation uses."""
+    used: set[str] = set()
     for kind in (CHUNKS, ARTICLES):
         for path in Path(index_dir).glob(f"{kind}-*"):
             name = path.name.split(".tmp-")[0]
             gen = name.removeprefix(f"{kind}-")
             if ".tmp-" in path.name or not gen.isdigit() or int(gen) not in keep:
                 shutil.rmtree(path, ignore_errors=True)
+            elif (path / _LIST).is_file():
+                used.update(segment_names(index_dir, int(gen), kind))
+    segments.remove_unused_segments(index_dir, used)

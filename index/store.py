@@ -135,16 +135,33 @@ def articles_mentioning(conn: sqlite3.Connection, name: str) -> set[str]:
     return {r[0] for r in rows if name_matches(name, r[1])}
 
 
-def chunk_texts(conn: sqlite3.Connection) -> tuple[np.ndarray, list[str]]:
-    """(chunk ids, title + text) of every chunk, the documents BM25 indexes."""
-    rows = conn.execute('SELECT c.id, a.title, substr(a.text, c.start + 1, c."end" - c.start) FROM chunks c '
-                        "JOIN articles a ON a.id = c.article_id ORDER BY c.id").fetchall()
+def chunk_texts(conn: sqlite3.Connection, ids: Sequence[int] | np.ndarray | None = None
+                ) -> tuple[np.ndarray, list[str]]:
+    """(chunk ids, title + text) of every chunk (or of those ids), the documents BM25 indexes."""
+    sql = ('SELECT c.id, a.title, substr(a.text, c.start + 1, c."end" - c.start) FROM chunks c '
+           "JOIN articles a ON a.id = c.article_id")
+    if ids is None:
+        rows = conn.execute(sql + " ORDER BY c.id").fetchall()
+    else:
+        rows = []
+        for batch in _batches([int(i) for i in ids]):
+            rows += conn.execute(sql + f" WHERE c.id IN ({','.join('?' * len(batch))})", batch).fetchall()
+        rows.sort(key=lambda r: r[0])
     return np.array([r[0] for r in rows], dtype=np.int64), [f"{r[1] or ''}\n{r[2]}" for r in rows]
 
 
-def article_docs(conn: sqlite3.Connection) -> tuple[np.ndarray, list[str]]:
-    """(article ids, title + whole text) of every article, the documents the article-level BM25 indexes."""
-    rows = conn.execute("SELECT id, title, text FROM articles ORDER BY id").fetchall()
+def article_docs(conn: sqlite3.Connection, ids: Sequence[str] | np.ndarray | None = None
+                 ) -> tuple[np.ndarray, list[str]]:
+    """(article ids, title + whole text) of every article (or of those ids), the documents the article-level
+    BM25 indexes."""
+    if ids is None:
+        rows = conn.execute("SELECT id, title, text FROM articles ORDER BY id").fetchall()
+    else:
+        rows = []
+        for batch in _batches([str(i) for i in ids]):
+            rows += conn.execute(f"SELECT id, title, text FROM articles WHERE id IN ({','.join('?' * len(batch))})",
+                                 batch).fetchall()
+        rows.sort(key=lambda r: r[0])
     return np.array([r[0] for r in rows], dtype=str), [f"{r[1] or ''}\n{r[2]}" for r in rows]
 
 
@@ -217,6 +234,11 @@ class TermCache:
 
     def put(self, entries: dict[str, str]) -> None:
         self.conn.executemany("INSERT OR REPLACE INTO bm25_terms(key, terms) VALUES (?, ?)", entries.items())
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Forget the terms of texts an update removed (their keys), unless this generation still uses them."""
+        gone = [(k,) for k in set(keys) - self.used]
+        self.conn.executemany("DELETE FROM bm25_terms WHERE key = ?", gone)
 
     def prune(self) -> None:
         """Forget the terms of texts no index of this generation uses (removed or changed articles)."""

@@ -29,7 +29,7 @@ from corpus.article import Article
 from corpus.chunk import Chunk, Chunker, embedding_text
 from corpus.entities import extract_entities
 from corpus.readers import Skipped
-from index import integrity, lexical, store, vectors
+from index import integrity, lexical, segments, store, vectors
 from index.embed import Embedder, backend_of, hash_key
 from index.lock import write_lock
 from index.manifest import BackendMismatch, Manifest
@@ -51,6 +51,18 @@ class Plan:
     chunks: list[tuple[Chunk, str]]  # each with the hash of its embedding text
     texts: dict[str, str]  # embedding text by hash: identical chunks are embedded once
     fresh: bool = False  # a rebuild: start from an empty vector index, not the current one
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The rows an update removed and added, for the BM25 indexes to follow."""
+
+    chunks_removed: np.ndarray
+    chunks_added: np.ndarray
+    articles_removed: list[str]
+    articles_added: list[str]
+    removed_texts: list[str]  # their cached BM25 terms go
+    fresh: bool
 
 
 def embed_hash(model: str, text: str) -> str:
@@ -267,8 +279,8 @@ class Writer:
         self._progress("writing", 0, 1)
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            vec_index = self._write_rows(plan, entities, vec_index, dim, report)
-            manifest = self._write_generation(vec_index, dim, generation, report)
+            vec_index, changes = self._write_rows(plan, entities, vec_index, dim, report)
+            manifest = self._write_generation(vec_index, dim, generation, report, changes)
             log.info("update: committing generation %d", generation)
             self.conn.execute("COMMIT")
         except BaseException:
@@ -284,10 +296,13 @@ class Writer:
         report.seconds["write"] = time.perf_counter() - t2 - report.seconds["bm25"]
 
     def _write_rows(self, plan: Plan, entities: list[list[Any]], vec_index: Any, dim: int, report: UpdateReport
-                    ) -> Any:
+                    ) -> tuple[Any, Changes]:
         """In the open transaction: swap the articles, entities and chunks; the vector index follows in memory."""
         old_chunk_ids = store.chunk_ids_of(self.conn, plan.remove_ids)
         report.chunks_removed = len(old_chunk_ids)
+        # the texts going out, whose cached BM25 terms go with them (a rebuild prunes the whole cache instead)
+        removed_texts = [] if plan.fresh else [*store.chunk_texts(self.conn, old_chunk_ids)[1],
+                                               *store.article_docs(self.conn, plan.remove_ids)[1]]
         store.delete_articles(self.conn, plan.remove_ids)
         for article, found in zip(plan.articles, entities, strict=True):
             store.insert_article(self.conn, article)
@@ -300,9 +315,11 @@ class Writer:
         vec_index = vectors.fit_to_size(vec_index, self.ann_threshold,
                                         lambda: store.all_chunk_vectors(self.conn, dim), self.nprobe)
         store.prune_embeddings(self.conn)
-        return vec_index
+        return vec_index, Changes(old_chunk_ids, new_ids, list(plan.remove_ids), [a.id for a in plan.articles],
+                                  removed_texts, plan.fresh)
 
-    def _write_generation(self, vec_index: Any, dim: int, generation: int, report: UpdateReport) -> Manifest:
+    def _write_generation(self, vec_index: Any, dim: int, generation: int, report: UpdateReport, changes: Changes
+                          ) -> Manifest:
         """In the open transaction: the generation's BM25 and vector files, then the manifest row that names them."""
         n_articles, n_chunks = store.counts(self.conn)
         if vec_index.ntotal != n_chunks:
@@ -314,18 +331,51 @@ class Writer:
                             backend_checksum=self._checksum if self.backend != "torch" else "")
         t3 = time.perf_counter()
         log.info("update: writing BM25 of generation %d", generation)
-        terms = store.TermCache(self.conn)  # in this transaction: kept only with the generation it built
-        bm25 = lexical.Lexical.build(*store.chunk_texts(self.conn), cache=terms)
-        written = [lexical.save_lexical(bm25, self.index_dir, generation)]  # before the commit, as vectors
-        articles_bm25 = lexical.Lexical.build(*store.article_docs(self.conn), cache=terms)
-        terms.prune()
-        written.append(lexical.save_lexical(articles_bm25, self.index_dir, generation, lexical.ARTICLES))
+        written, used = self._write_lexical(generation, changes)  # before the commit, as vectors
         report.seconds["bm25"] = time.perf_counter() - t3
         log.info("update: writing vectors of generation %d", generation)
         written.append(vectors.save_vectors(vec_index, self.index_dir, generation))  # see module doc
-        manifest = replace(manifest, files=integrity.digests(self.index_dir, written))
+        files = integrity.digests(self.index_dir, written)
+        for name, digest in (self.manifest.files if self.manifest else {}).items():  # segments kept as they were
+            if name.startswith(f"{segments.SEGMENTS_DIR}/") and name.split("/")[1] in used and name not in files:
+                files[name] = digest
+        manifest = replace(manifest, files=files)
         store.write_manifest(self.conn, manifest)
         return manifest
+
+    def _write_lexical(self, generation: int, changes: Changes) -> tuple[list[Path], set[str]]:
+        """In the open transaction: both BM25 indexes of the generation. An update adds one segment of what it
+        added and marks what it removed; a rebuild, or an index written before segments, indexes everything."""
+        terms = store.TermCache(self.conn)  # in this transaction: kept only with the generation it built
+        previous = None if changes.fresh else self._previous_lexical()
+        parts = ((lexical.CHUNKS, store.chunk_texts, changes.chunks_removed, changes.chunks_added),
+                 (lexical.ARTICLES, store.article_docs, changes.articles_removed,
+                  np.array(changes.articles_added, dtype=str)))
+        written, used = [], set()
+        for kind, docs, removed, added in parts:
+            name = f"{kind}-{generation}"
+            if previous is None:
+                bm25 = lexical.Lexical.build(*docs(self.conn), cache=terms, name=f"{name}-0")
+            else:
+                bm25 = previous[kind].updated(removed, added, docs(self.conn, added)[1], terms, name)
+            written += lexical.save_lexical(bm25, self.index_dir, generation, kind)
+            used.update(segment.name for segment in bm25.index.segments)
+        if previous is None:
+            terms.prune()
+        else:
+            terms.forget(lexical.term_key(t) for t in changes.removed_texts)
+        return written, used
+
+    def _previous_lexical(self) -> dict[str, lexical.Lexical] | None:
+        """The current generation's BM25 indexes, or None when this update indexes everything."""
+        if self.manifest is None or not self.manifest.generation:
+            return None
+        try:
+            return {kind: lexical.load_lexical(self.index_dir, self.manifest.generation, kind)
+                    for kind in (lexical.CHUNKS, lexical.ARTICLES)}
+        except (FileNotFoundError, OSError, ValueError) as exc:
+            log.info("update: indexing all texts for BM25 (%s)", exc)
+            return None
 
     def _progress(self, stage: str, done: int, total: int) -> None:
         """Tell on_progress (a job's status) where the update is: chunking, embedding, writing."""

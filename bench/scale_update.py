@@ -1,0 +1,133 @@
+"""What adding 50 articles costs as the archive grows: BM25 in segments (each update indexes what it adds) vs
+re-indexing every text (what updates did before segments), side by side at each size.
+
+    .venv/bin/python bench/scale_update.py [--sizes 10000 100000] [--new 50] [--json OUT]
+
+Synthetic archives (no data needed): articles of generated text (a Zipf vocabulary of 30,000 words, so BM25's
+postings look like news text's) written through the real Writer (SQLite, FAISS, BM25 segments) with random
+384-d vectors instead of a model (the cost of embedding the new articles is the model's, the same at any
+size, and left out) and no entity extraction. For each size: the archive's chunks, the time to add --new
+articles by stage, the BM25 stage's time, and the time to re-index every text as the old full rebuild did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.common import conditions, write_json  # noqa: E402 - after the path is set
+
+WORDS = 30_000
+CHUNKS_PER_ARTICLE = 4
+
+
+class RandomEmbedder:
+    """Unit vectors from a seeded generator: the index's cost without the model's."""
+
+    name = "synthetic"
+    dim = 384
+
+    def __init__(self) -> None:
+        self.rng = np.random.default_rng(0)
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        v = self.rng.normal(size=(len(texts), self.dim)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _articles(n: int, start: int, rng: np.random.Generator, chunk_words: int) -> list:
+    from corpus.article import Article
+
+    vocab = np.array([f"w{i}" for i in range(WORDS)])
+    weights = 1.0 / np.arange(1, WORDS + 1)
+    weights /= weights.sum()
+    out = []
+    for i in range(start, start + n):
+        words = vocab[rng.choice(WORDS, size=CHUNKS_PER_ARTICLE * chunk_words, p=weights)]
+        sentences = [" ".join(words[j:j + 15]) + "." for j in range(0, len(words), 15)]
+        out.append(Article(id=f"syn{i:08d}", text=" ".join(sentences), title=f"Story {i}", date="2024-01-01",
+                           origin=f"synthetic:{i}"))
+    return out
+
+
+def _measure(size: int, new: int, folder: Path) -> dict:
+    from corpus.chunk import Chunker
+    from index import lexical, store
+    from index.update import Writer
+
+    chunker = Chunker()
+    chunk_words = int(chunker.max_tokens * 0.35)  # a generated word ("w1234") is ~2.5 tokens, and chunks overlap
+    rng = np.random.default_rng(size)
+    embedder = RandomEmbedder()
+    path = folder / f"index-{size}"
+
+    def writer() -> Writer:
+        return Writer(path, "synthetic", chunker, lambda: embedder, with_entities=False)
+
+    started = time.perf_counter()
+    n_articles = size // CHUNKS_PER_ARTICLE
+    batch = 5_000
+    for first in range(0, n_articles, batch):
+        with writer() as w:
+            w.ingest(_articles(min(batch, n_articles - first), first, rng, chunk_words))
+    build_seconds = time.perf_counter() - started
+
+    with writer() as w:
+        started = time.perf_counter()
+        report = w.ingest(_articles(new, n_articles, rng, chunk_words))
+        add_seconds = time.perf_counter() - started
+    conn = store.connect(path, readonly=True)
+    chunks = store.counts(conn)[1]
+    started = time.perf_counter()
+    lexical.Lexical.build(*store.chunk_texts(conn), cache=store.TermCache(conn))
+    lexical.Lexical.build(*store.article_docs(conn), cache=store.TermCache(conn))
+    reindex_seconds = time.perf_counter() - started
+    conn.close()
+    stages = {k: round(v, 3) for k, v in report.seconds.items()}
+    return {"chunks": chunks, "articles": n_articles + new, "build_seconds": round(build_seconds, 1),
+            "added_articles": new, "added_chunks": report.chunks_added,
+            "add_seconds": round(add_seconds, 3),
+            "add_seconds_beyond_embedding": round(add_seconds - report.seconds.get("embed", 0.0), 3),
+            "add_stage_seconds": stages, "bm25_seconds_segments": stages.get("bm25"),
+            "bm25_seconds_reindex_all": round(reindex_seconds, 3),
+            "index_mb": round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6, 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="archive sizes in chunks")
+    parser.add_argument("--new", type=int, default=50, help="articles added by the measured update")
+    parser.add_argument("--json", type=Path, help="write the figures as JSON to this file")
+    args = parser.parse_args(argv)
+    load = os.getloadavg()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            print(f"building a synthetic archive of ~{size} chunks ...", file=sys.stderr)
+            row = _measure(size, args.new, Path(tmp))
+            rows.append(row)
+            print(f"{row['chunks']:>9} chunks: add {args.new} articles {row['add_seconds']:.2f} s "
+                  f"({row['add_seconds_beyond_embedding']:.2f} s beyond embedding); BM25 stage "
+                  f"{row['bm25_seconds_segments']:.3f} s with segments vs {row['bm25_seconds_reindex_all']:.2f} s "
+                  f"re-indexing all; stages {row['add_stage_seconds']}")
+    base = rows[0]
+    for row in rows[1:]:
+        row["add_ratio_to_smallest"] = round(row["add_seconds_beyond_embedding"]
+                                             / max(1e-9, base["add_seconds_beyond_embedding"]), 2)
+        print(f"{row['chunks']} vs {base['chunks']} chunks: adding costs {row['add_ratio_to_smallest']}x")
+    if args.json:
+        write_json(args.json, {**conditions(load), "sizes": rows})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
