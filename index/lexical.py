@@ -207,11 +207,14 @@ def segment_names(index_dir: Path, generation: int, kind: str = CHUNKS) -> list[
     return list(json.loads((lexical_path(index_dir, generation, kind) / _LIST).read_text("utf-8"))["segments"])
 
 
-def load_lexical(index_dir: Path, generation: int, kind: str = CHUNKS) -> Lexical:
-    """A generation's BM25 (FileNotFoundError for an index written before segments: rebuild it)."""
+def load_lexical(index_dir: Path, generation: int, kind: str = CHUNKS, terms: bool = True) -> Lexical:
+    """A generation's BM25 (FileNotFoundError for an index written before segments: rebuild it). terms=False:
+    the segments' vocabularies are read when first needed (a writer adding a segment needs none)."""
     path = lexical_path(index_dir, generation, kind)
     names = segment_names(index_dir, generation, kind)
     loaded = [segments.load_segment(index_dir, name) for name in names]
+    for segment in loaded if terms else ():
+        _ = segment.terms
     dead = [np.load(path / f"dead-{i}.npy") for i in range(len(names))]
     lexical = Lexical(segments.SegmentedBM25(loaded, dead))
     if not np.array_equal(lexical.ids, np.load(path / "ids.npy")):

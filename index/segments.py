@@ -5,9 +5,9 @@ A segment holds raw term frequencies (term-major postings) and document lengths,
 the collection statistics (document count, document frequencies, average length) are computed over the live
 rows of all segments at query time: the scores are exactly those of one BM25 index built over the live
 documents (Lucene's formula, as bm25s computes it), however the archive was split into segments. When there
-are more than MAX_SEGMENTS, the smallest are merged into one (their postings, not their texts: no
-tokenising), so a merge costs what the small segments hold. A segment with more dead rows than live is
-rewritten at the next merge.
+are MERGE_FACTOR segments of one size class, they are merged into one (their postings, not their texts: no
+tokenising), so a typical update merges only small segments. A segment with more dead rows than live is
+rewritten.
 
 Files: `segments/<name>/` (ids, lengths, terms, postings; written once, then only read) shared by the
 generations that use them; each generation lists its segments and their dead rows (bm25-<generation>/).
@@ -16,6 +16,7 @@ generations that use them; each generation lists its segments and their dead row
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from collections import Counter, OrderedDict
@@ -29,7 +30,8 @@ from threading import Lock
 import numpy as np
 
 K1, B = 1.5, 0.75  # bm25s's defaults
-MAX_SEGMENTS = 8
+MERGE_FACTOR = 8
+SMALLEST = 64  # documents: segments up to this size are one class; then classes grow MERGE_FACTOR-fold
 SEGMENTS_DIR = "segments"
 
 
@@ -38,10 +40,21 @@ class Segment:
     name: str
     ids: np.ndarray  # document ids (chunk ids, or article ids)
     lengths: np.ndarray  # terms per document
-    terms: tuple[str, ...]  # term of each postings row
     indptr: np.ndarray  # postings of term i: docs[indptr[i]:indptr[i + 1]]
     docs: np.ndarray  # document (row in this segment) of each posting
     tf: np.ndarray  # the term's count in it
+    given_terms: tuple[str, ...] | None = None  # term of each postings row (None: read from path when needed)
+    path: Path | None = None
+
+    @cached_property
+    def terms(self) -> tuple[str, ...]:
+        if self.given_terms is not None:
+            return self.given_terms
+        assert self.path is not None
+        terms = tuple(json.loads((self.path / "terms.json").read_text(encoding="utf-8")))
+        if len(self.indptr) != len(terms) + 1:
+            raise ValueError(f"BM25 segment {self.path} is inconsistent")
+        return terms
 
     @cached_property
     def vocab(self) -> dict[str, int]:
@@ -74,7 +87,7 @@ def _from_pairs(name: str, ids: np.ndarray, lengths: np.ndarray, terms: tuple[st
     tf = np.bincount(where, weights=count, minlength=len(key)).astype(np.int32)
     term, docs = key // n, (key % n).astype(np.int32)
     indptr = np.concatenate([[0], np.cumsum(np.bincount(term, minlength=len(terms)))]).astype(np.int64)
-    return Segment(name, ids, lengths.astype(np.int32), terms, indptr, docs, tf)
+    return Segment(name, ids, lengths.astype(np.int32), indptr, docs, tf, terms)
 
 
 def merge(name: str, segments: Sequence[Segment], dead: Sequence[np.ndarray]) -> Segment:
@@ -184,15 +197,28 @@ class SegmentedBM25:
         return SegmentedBM25(*_merge_policy(segments, dead, merged_name))
 
 
+def _level(live: int) -> int:
+    """A segment's size class: segments of a class are merged MERGE_FACTOR at a time (log-structured, as
+    Lucene's LogMergePolicy), so each document is re-merged about log(archive) times in all and a typical update
+    merges only small segments."""
+    return int(math.log(max(live, 1) / SMALLEST) / math.log(MERGE_FACTOR)) if live > SMALLEST else 0
+
+
 def _merge_policy(segments: list[Segment], dead: list[np.ndarray], name: str
                   ) -> tuple[list[Segment], list[np.ndarray]]:
-    """Merge the smallest segments (and any mostly dead one) into one when there are more than MAX_SEGMENTS."""
-    if len(segments) <= MAX_SEGMENTS:
-        return segments, dead
+    """Merge the segments of the smallest size class that holds MERGE_FACTOR of them, and rewrite a segment
+    more dead than alive; once per update (the merged one is named name)."""
     live = [len(s.ids) - len(d) for s, d in zip(segments, dead, strict=True)]
-    order = sorted(range(len(segments)), key=lambda i: live[i])
-    chosen = set(order[:len(segments) - MAX_SEGMENTS + 2])
-    chosen |= {i for i, (s, d) in enumerate(zip(segments, dead, strict=True)) if len(d) > len(s.ids) / 2}
+    levels: dict[int, list[int]] = {}
+    for i, n in enumerate(live):
+        levels.setdefault(_level(n), []).append(i)
+    full = [lv for lv, members in sorted(levels.items()) if len(members) >= MERGE_FACTOR]
+    chosen = set(levels[full[0]]) if full else set()
+    if not chosen:
+        mostly_dead = [i for i, (s, d) in enumerate(zip(segments, dead, strict=True)) if len(d) > len(s.ids) / 2]
+        chosen = set(mostly_dead[:1])
+    if not chosen:
+        return segments, dead
     picked = sorted(chosen)
     merged = merge(name, [segments[i] for i in picked], [dead[i] for i in picked])
     keep = [i for i in range(len(segments)) if i not in chosen]
@@ -228,6 +254,8 @@ def save_segment(segment: Segment, index_dir: Path, replace: bool = False) -> Pa
             os.fsync(handle.fileno())
     shutil.rmtree(final, ignore_errors=True)  # a leftover of a writer killed before its generation committed
     os.replace(tmp, final)
+    with _LOADED_LOCK:
+        _LOADED.pop((str(Path(index_dir).resolve()), segment.name), None)
     return final
 
 
@@ -239,10 +267,10 @@ def load_segment(index_dir: Path, name: str) -> Segment:
             return _LOADED[key]
     path = segment_dir(index_dir, name)
     arrays = {k: np.load(path / f"{k}.npy", mmap_mode="r" if k in ("docs", "tf") else None) for k in _ARRAYS}
-    terms = tuple(json.loads((path / "terms.json").read_text(encoding="utf-8")))
-    if len(arrays["indptr"]) != len(terms) + 1 or len(arrays["docs"]) != len(arrays["tf"]):
+    if len(arrays["docs"]) != len(arrays["tf"]) or len(arrays["ids"]) != len(arrays["lengths"]):
         raise ValueError(f"BM25 segment {path} is inconsistent")
-    segment = Segment(name, arrays["ids"], arrays["lengths"], terms, arrays["indptr"], arrays["docs"], arrays["tf"])
+    segment = Segment(name, arrays["ids"], arrays["lengths"], arrays["indptr"], arrays["docs"], arrays["tf"],
+                      path=path)
     with _LOADED_LOCK:
         _LOADED[key] = segment
         while len(_LOADED) > _KEEP_LOADED:

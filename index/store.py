@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, n_tokens INTEGER NOT NULL,
     embed_hash TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE INDEX IF NOT EXISTS chunks_embed ON chunks(embed_hash);
 CREATE TABLE IF NOT EXISTS entities (
     article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
     name TEXT NOT NULL, norm TEXT NOT NULL, label TEXT NOT NULL, mentions INTEGER NOT NULL);
@@ -249,8 +250,23 @@ class TermCache:
         self.conn.execute("DELETE FROM used_terms")
 
 
-def prune_embeddings(conn: sqlite3.Connection) -> None:
-    conn.execute("DELETE FROM embeddings WHERE hash NOT IN (SELECT embed_hash FROM chunks)")
+def prune_embeddings(conn: sqlite3.Connection, hashes: Sequence[str] | None = None) -> None:
+    """Forget cached vectors no chunk uses: all of them, or (an update) only among hashes, the texts it removed,
+    so that its cost follows the update, not the archive."""
+    if hashes is None:
+        conn.execute("DELETE FROM embeddings WHERE hash NOT IN (SELECT embed_hash FROM chunks)")
+        return
+    for batch in _batches(sorted(set(hashes))):
+        conn.execute(f"DELETE FROM embeddings WHERE hash IN ({','.join('?' * len(batch))}) AND NOT EXISTS "
+                     "(SELECT 1 FROM chunks WHERE chunks.embed_hash = embeddings.hash)", batch)
+
+
+def embed_hashes_of(conn: sqlite3.Connection, chunk_ids: Sequence[int]) -> list[str]:
+    out: list[str] = []
+    for batch in _batches([int(i) for i in chunk_ids]):
+        out += [r[0] for r in conn.execute(f"SELECT embed_hash FROM chunks WHERE id IN ({','.join('?' * len(batch))})",
+                                           batch)]
+    return out
 
 
 def counts(conn: sqlite3.Connection) -> tuple[int, int]:

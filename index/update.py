@@ -303,6 +303,7 @@ class Writer:
         # the texts going out, whose cached BM25 terms go with them (a rebuild prunes the whole cache instead)
         removed_texts = [] if plan.fresh else [*store.chunk_texts(self.conn, old_chunk_ids)[1],
                                                *store.article_docs(self.conn, plan.remove_ids)[1]]
+        removed_hashes = None if plan.fresh else store.embed_hashes_of(self.conn, old_chunk_ids)
         store.delete_articles(self.conn, plan.remove_ids)
         for article, found in zip(plan.articles, entities, strict=True):
             store.insert_article(self.conn, article)
@@ -314,7 +315,7 @@ class Writer:
         vectors.add(vec_index, new_ids, store.vectors_for(self.conn, [h for _, h in plan.chunks], dim))
         vec_index = vectors.fit_to_size(vec_index, self.ann_threshold,
                                         lambda: store.all_chunk_vectors(self.conn, dim), self.nprobe)
-        store.prune_embeddings(self.conn)
+        store.prune_embeddings(self.conn, removed_hashes)
         return vec_index, Changes(old_chunk_ids, new_ids, list(plan.remove_ids), [a.id for a in plan.articles],
                                   removed_texts, plan.fresh)
 
@@ -371,7 +372,7 @@ class Writer:
         if self.manifest is None or not self.manifest.generation:
             return None
         try:
-            return {kind: lexical.load_lexical(self.index_dir, self.manifest.generation, kind)
+            return {kind: lexical.load_lexical(self.index_dir, self.manifest.generation, kind, terms=False)
                     for kind in (lexical.CHUNKS, lexical.ARTICLES)}
         except (FileNotFoundError, OSError, ValueError) as exc:
             log.info("update: indexing all texts for BM25 (%s)", exc)

@@ -52,6 +52,8 @@ def test_updates_add_segments_and_score_as_one_index(tmp_path: Path, fake_embedd
     with _writer(path, fake_embedder) as w:
         w.remove(["a4", "s1"])
     reader = _assert_as_one_index(path)
+    orphans = reader.conn.execute("SELECT COUNT(*) FROM embeddings WHERE hash NOT IN (SELECT embed_hash FROM chunks)")
+    assert orphans.fetchone()[0] == 0  # the removed texts' cached vectors went with them
     assert "a4" not in reader.article_lexical.ids.tolist() and "a2" in reader.article_lexical.ids.tolist()
     # s1's segment held nothing else and is dropped; the removal adds no segment
     assert lexical.segment_names(path, reader.manifest.generation) == [names[0], names[1], names[3], "bm25-5-0"]
@@ -61,9 +63,9 @@ def test_updates_add_segments_and_score_as_one_index(tmp_path: Path, fake_embedd
     assert {p.name for p in (path / segments.SEGMENTS_DIR).iterdir()} == used
 
 
-def test_many_updates_merge_the_smallest_segments(tmp_path: Path, fake_embedder: FakeEmbedder,
+def test_many_updates_merge_small_segments(tmp_path: Path, fake_embedder: FakeEmbedder,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(segments, "MAX_SEGMENTS", 3)
+    monkeypatch.setattr(segments, "MERGE_FACTOR", 3)  # every three small segments become one
     path = tmp_path / "index"
     with _writer(path, fake_embedder) as w:
         w.ingest(_articles(4))
