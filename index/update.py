@@ -358,7 +358,8 @@ class Writer:
             if previous is None:
                 bm25 = lexical.Lexical.build(*docs(self.conn), cache=terms, name=f"{name}-0")
             else:
-                bm25 = previous[kind].updated(removed, added, docs(self.conn, added)[1], terms, name)
+                ids, texts = docs(self.conn, added)  # in id order, which need not be the order given
+                bm25 = previous[kind].updated(removed, ids, texts, terms, name)
             written += lexical.save_lexical(bm25, self.index_dir, generation, kind)
             used.update(segment.name for segment in bm25.index.segments)
         if previous is None:

@@ -42,10 +42,12 @@ def test_updates_add_segments_and_score_as_one_index(tmp_path: Path, fake_embedd
     for i, text in enumerate(texts):
         with _writer(path, fake_embedder) as w:
             w.ingest([_story(i, text)])
+    with _writer(path, fake_embedder) as w:  # several articles at once, not in id order
+        w.ingest([_story(9, "Zebra crossings were painted."), _story(5, "A ferry timetable for winter.")])
     reader = _assert_as_one_index(path)
     generation = reader.manifest.generation
     names = lexical.segment_names(path, generation)
-    assert len(names) == 4 and names[0] == "bm25-1-0"  # the first load, then one segment an update
+    assert len(names) == 5 and names[0] == "bm25-1-0"  # the first load, then one segment an update
     # a change and a removal mark rows dead in older segments: nothing is re-indexed
     with _writer(path, fake_embedder) as w:
         w.ingest([dataclasses.replace(_articles(6)[2], text="The harbour board cancelled the ferry contract.")])
@@ -56,7 +58,7 @@ def test_updates_add_segments_and_score_as_one_index(tmp_path: Path, fake_embedd
     assert orphans.fetchone()[0] == 0  # the removed texts' cached vectors went with them
     assert "a4" not in reader.article_lexical.ids.tolist() and "a2" in reader.article_lexical.ids.tolist()
     # s1's segment held nothing else and is dropped; the removal adds no segment
-    assert lexical.segment_names(path, reader.manifest.generation) == [names[0], names[1], names[3], "bm25-5-0"]
+    assert lexical.segment_names(path, reader.manifest.generation) == [*names[:2], *names[3:], "bm25-6-0"]
     # older segments no kept generation lists are removed from disk
     used = {n for g in (reader.manifest.generation, reader.manifest.generation - 1)
             for kind in (lexical.CHUNKS, lexical.ARTICLES) for n in lexical.segment_names(path, g, kind)}
