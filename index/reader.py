@@ -265,13 +265,15 @@ class IndexReader:
         try:
             bm25 = lexical.load_lexical(self.index_dir, manifest.generation)
         except (FileNotFoundError, OSError, ValueError):
-            log.warning("no BM25 index for generation %d; building it in memory", manifest.generation)
+            log.warning("no BM25 segments for generation %d (an index written by an older newsqa?); building them in "
+                        "memory. The next ingest, remove or rebuild writes them", manifest.generation)
             bm25 = lexical.Lexical.build(*store.chunk_texts(self.conn))
         try:
             articles_bm25 = lexical.load_lexical(self.index_dir, manifest.generation, lexical.ARTICLES)
         except (FileNotFoundError, OSError, ValueError):
             # an index written before article-level BM25 existed: seconds to build from the stored texts
-            log.warning("no article BM25 index for generation %d; building it in memory", manifest.generation)
+            log.warning("no article BM25 segments for generation %d; building them in memory. The next ingest, "
+                        "remove or rebuild writes them", manifest.generation)
             articles_bm25 = lexical.Lexical.build(*store.article_docs(self.conn))
         table = ChunkTable(store.chunk_table(self.conn), store.article_titles(self.conn))
         if len(bm25.ids) != len(table.ids) or not np.array_equal(bm25.ids, table.ids):
