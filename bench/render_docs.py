@@ -122,7 +122,8 @@ DESCRIPTIONS: dict[str, Description] = {
         "Synthetic archives (generated text, random vectors, no entities) written through the real Writer; for "
         "each size the time to add 50 articles by stage, and the BM25 stage with segments beside re-indexing "
         "every text as updates did before segments.",
-        ".venv/bin/python bench/scale_update.py --sizes 10000 100000 --json bench/results/scale-update.json"),
+        ".venv/bin/python bench/scale_update.py --sizes 10000 100000 300000 1000000 "
+        "--json bench/results/scale-update.json"),
     "update": Description(
         "Incremental update vs full rebuild",
         "A full build of corpus-small into an empty index, then adding 50 articles to the built index: both "
