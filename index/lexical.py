@@ -59,9 +59,11 @@ def _stopwords() -> list[str]:
     return list(STOPWORDS_EN_PLUS)
 
 
-def tokenize(texts: Sequence[str]) -> Any:
+def tokenize(texts: Sequence[str]) -> list[list[str]]:
+    """Stemmed terms of each text, stopwords out."""
     bm25s = _bm25s()
-    return bm25s.tokenize(list(texts), stopwords=_stopwords(), stemmer=_stemmer(), show_progress=False)
+    return bm25s.tokenize(list(texts), stopwords=_stopwords(), stemmer=_stemmer(), show_progress=False,
+                          return_ids=False)
 
 
 @lru_cache(maxsize=1024)
@@ -113,13 +115,7 @@ _LIST = "segments.json"
 def _terms(texts: Sequence[str], cache: TermStore | None) -> list[list[str]]:
     if cache is not None:
         return cached_terms(texts, cache)
-    return [list(t) for t in tokenize_strings(texts)]
-
-
-def tokenize_strings(texts: Sequence[str]) -> list[list[str]]:
-    bm25s = _bm25s()
-    return bm25s.tokenize(list(texts), stopwords=_stopwords(), stemmer=_stemmer(), show_progress=False,
-                          return_ids=False)
+    return [list(t) for t in tokenize(texts)]
 
 
 class Lexical:
@@ -182,7 +178,7 @@ def save_lexical(lexical: Lexical, index_dir: Path, generation: int, kind: str =
     written (segments written by earlier generations are not written again)."""
     written = []
     for segment in lexical.index.segments:
-        new = segment.name.startswith(f"{kind}-{generation}-") or segment.name == "memory"
+        new = segment.name.startswith(f"{kind}-{generation}-")
         path = segments.segment_dir(index_dir, segment.name)
         if new or not (path / "terms.json").is_file():
             written.append(segments.save_segment(segment, index_dir, replace=True))
@@ -195,11 +191,7 @@ def save_lexical(lexical: Lexical, index_dir: Path, generation: int, kind: str =
     for i, dead in enumerate(lexical.index.dead):
         np.save(tmp / f"dead-{i}.npy", dead)
     np.save(tmp / "ids.npy", lexical.ids)
-    for path in tmp.iterdir():
-        with open(path, "rb") as handle:
-            os.fsync(handle.fileno())
-    shutil.rmtree(final, ignore_errors=True)  # a leftover of a writer killed after its rename, before commit
-    os.replace(tmp, final)
+    segments.publish(tmp, final)
     return [final, *written]
 
 

@@ -181,7 +181,7 @@ class SegmentedBM25:
                            minlength=len(self.ids)).astype(np.float32)
 
     def updated(self, remove: Sequence[object], add: Segment | None, merged_name: str) -> SegmentedBM25:
-        """The next generation: rows of remove dead, add appended, the smallest segments merged when too many."""
+        """The next generation: rows of remove dead, add appended, segments merged as _merge_policy says."""
         doomed = np.asarray(list(remove)) if len(remove) else None
         segments, dead = [], []
         for seg, alive, gone in zip(self.segments, self._live, self.dead, strict=True):
@@ -237,6 +237,16 @@ def segment_dir(index_dir: Path, name: str) -> Path:
     return Path(index_dir) / SEGMENTS_DIR / name
 
 
+def publish(tmp: Path, final: Path) -> None:
+    """Make a folder written under a temporary name final: its files fsynced, then one rename (a leftover of a
+    writer killed before its generation committed is replaced)."""
+    for path in tmp.iterdir():
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+
+
 def save_segment(segment: Segment, index_dir: Path, replace: bool = False) -> Path:
     """Write a segment's files (fsynced; under a temporary name, then renamed) unless already written (replace:
     write anyway, over what a writer killed before its commit left)."""
@@ -249,11 +259,7 @@ def save_segment(segment: Segment, index_dir: Path, replace: bool = False) -> Pa
     for key in _ARRAYS:
         np.save(tmp / f"{key}.npy", getattr(segment, key))
     (tmp / "terms.json").write_text(json.dumps(list(segment.terms)), encoding="utf-8")
-    for path in tmp.iterdir():
-        with open(path, "rb") as handle:
-            os.fsync(handle.fileno())
-    shutil.rmtree(final, ignore_errors=True)  # a leftover of a writer killed before its generation committed
-    os.replace(tmp, final)
+    publish(tmp, final)
     with _LOADED_LOCK:
         _LOADED.pop((str(Path(index_dir).resolve()), segment.name), None)
     return final
