@@ -38,6 +38,8 @@ class Manifest:
     files: dict[str, str] = field(default_factory=dict)  # file -> checksum, verified on load
     backend: str = "torch"  # embedding backend of every stored vector; queries must use the same one
     backend_checksum: str = ""  # sha256 of the int8 ONNX file when backend is onnx-int8
+    vector_base: int = 0  # generation of the vector file this one's delta applies to (0: its own file, no delta)
+    vector_approximate: bool = False  # that file is an IVF index (else exact)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

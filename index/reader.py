@@ -254,9 +254,9 @@ class IndexReader:
     def _load(self, manifest: Manifest) -> Generation:
         integrity.verify(self.index_dir, manifest.files, "")
         try:
-            index = vectors.load_vectors(self.index_dir, manifest.generation)
-        except RuntimeError as exc:
-            raise IndexCorrupt(f"cannot read the vector file of generation {manifest.generation} in "
+            index = vectors.load_generation(self.index_dir, manifest.generation, manifest.vector_base)
+        except (RuntimeError, OSError, ValueError, KeyError) as exc:
+            raise IndexCorrupt(f"cannot read the vector files of generation {manifest.generation} in "
                                f"{self.index_dir}: {exc}. Run: newsqa rebuild --index {self.index_dir}") from exc
         if index.ntotal != manifest.chunks or index.d != manifest.dim:
             raise IndexCorrupt(f"vector file has {index.ntotal} vectors of dimension {index.d}; the store "

@@ -82,8 +82,16 @@ def write_manifest(conn: sqlite3.Connection, manifest: Manifest) -> None:
                  (json.dumps(manifest.to_dict()),))
 
 
-def article_hashes(conn: sqlite3.Connection) -> dict[str, str]:
-    return {row[0]: row[1] for row in conn.execute("SELECT id, content_hash FROM articles")}
+def article_hashes(conn: sqlite3.Connection, ids: Iterable[str] | None = None) -> dict[str, str]:
+    """Content hash of every stored article, or of those among ids (an update compares only its own)."""
+    if ids is None:
+        return {row[0]: row[1] for row in conn.execute("SELECT id, content_hash FROM articles")}
+    out: dict[str, str] = {}
+    for batch in _batches(list(ids)):
+        marks = ",".join("?" * len(batch))
+        out.update((r[0], r[1]) for r in conn.execute(f"SELECT id, content_hash FROM articles WHERE id IN ({marks})",
+                                                      batch))
+    return out
 
 
 def chunk_ids_of(conn: sqlite3.Connection, article_ids: Iterable[str]) -> list[int]:

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from corpus.readers import Skipped
 from index import integrity, lexical, segments, store, vectors
 from index.embed import Embedder, backend_of, hash_key
 from index.lock import write_lock
-from index.manifest import BackendMismatch, Manifest
+from index.manifest import BackendMismatch, IndexCorrupt, Manifest
 from index.report import UpdateReport, log_run
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ class Writer:
     def _ingest_batch(self, articles: Sequence[Article], skipped: Sequence[Skipped]) -> UpdateReport:
         report = UpdateReport(skipped=list(skipped))
         started = time.perf_counter()
-        existing = store.article_hashes(self.conn)
+        existing = store.article_hashes(self.conn, {a.id for a in articles})
         latest: dict[str, Article] = {}
         for article in articles:
             previous = latest.get(article.id)
@@ -197,7 +197,7 @@ class Writer:
 
     def remove(self, article_ids: Sequence[str]) -> UpdateReport:
         report = UpdateReport()
-        existing = store.article_hashes(self.conn)
+        existing = store.article_hashes(self.conn, article_ids)
         report.removed = [a for a in dict.fromkeys(article_ids) if a in existing]
         report.not_found = [a for a in dict.fromkeys(article_ids) if a not in existing]
         if report.removed:
@@ -273,31 +273,32 @@ class Writer:
         """Make the plan the next generation (see module doc), then remove files no reader can still need."""
         t2 = time.perf_counter()
         dim = self.manifest.dim if self.manifest else (self.embedder.dim if plan.chunks else 0)
-        vec_index = self._current_vectors(dim) if not plan.fresh else vectors.new_index(dim)
         generation = (self.manifest.generation if self.manifest else self._generation) + 1
         log.info("update: writing metadata of generation %d", generation)
         self._progress("writing", 0, 1)
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            vec_index, changes = self._write_rows(plan, entities, vec_index, dim, report)
-            manifest = self._write_generation(vec_index, dim, generation, report, changes)
+            changes = self._write_rows(plan, entities, report)
+            added = store.vectors_for(self.conn, [h for _, h in plan.chunks], dim)
+            manifest = self._write_generation(dim, generation, report, changes, added)
             log.info("update: committing generation %d", generation)
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
-        self.manifest = manifest
+        previous, self.manifest = self.manifest, manifest
         report.generation = generation
         self._progress("writing", 1, 1)
         log.info("update: committed generation %d; removing files of older generations", generation)
         _write_json(self.index_dir / MANIFEST_NAME, manifest.to_dict())
-        vectors.remove_stale(self.index_dir, keep={generation, generation - 1})  # readers may hold gen - 1
+        # readers may still hold generation - 1, whose vectors may be a delta over an older base
+        keep = {generation, generation - 1, manifest.vector_base, previous.vector_base if previous else 0}
+        vectors.remove_stale(self.index_dir, keep=keep)
         lexical.remove_stale_lexical(self.index_dir, keep={generation, generation - 1})
         report.seconds["write"] = time.perf_counter() - t2 - report.seconds["bm25"]
 
-    def _write_rows(self, plan: Plan, entities: list[list[Any]], vec_index: Any, dim: int, report: UpdateReport
-                    ) -> tuple[Any, Changes]:
-        """In the open transaction: swap the articles, entities and chunks; the vector index follows in memory."""
+    def _write_rows(self, plan: Plan, entities: list[list[Any]], report: UpdateReport) -> Changes:
+        """In the open transaction: swap the articles, entities and chunks."""
         old_chunk_ids = store.chunk_ids_of(self.conn, plan.remove_ids)
         report.chunks_removed = len(old_chunk_ids)
         # the texts going out, whose cached BM25 terms go with them (a rebuild prunes the whole cache instead)
@@ -310,39 +311,68 @@ class Writer:
             store.insert_entities(self.conn, article.id, found)
         new_ids = np.array([store.insert_chunk(self.conn, c, h) for c, h in plan.chunks], dtype=np.int64)
         report.chunks_added = len(plan.chunks)
-        if not plan.fresh:
-            vectors.remove(vec_index, old_chunk_ids)
-        vectors.add(vec_index, new_ids, store.vectors_for(self.conn, [h for _, h in plan.chunks], dim))
-        vec_index = vectors.fit_to_size(vec_index, self.ann_threshold,
-                                        lambda: store.all_chunk_vectors(self.conn, dim), self.nprobe)
         store.prune_embeddings(self.conn, removed_hashes)
-        return vec_index, Changes(old_chunk_ids, new_ids, list(plan.remove_ids), [a.id for a in plan.articles],
-                                  removed_texts, plan.fresh)
+        return Changes(np.array(old_chunk_ids, dtype=np.int64), new_ids, list(plan.remove_ids),
+                       [a.id for a in plan.articles], removed_texts, plan.fresh)
 
-    def _write_generation(self, vec_index: Any, dim: int, generation: int, report: UpdateReport, changes: Changes
-                          ) -> Manifest:
+    def _write_generation(self, dim: int, generation: int, report: UpdateReport, changes: Changes,
+                          added: np.ndarray) -> Manifest:
         """In the open transaction: the generation's BM25 and vector files, then the manifest row that names them."""
         n_articles, n_chunks = store.counts(self.conn)
-        if vec_index.ntotal != n_chunks:
-            raise RuntimeError(f"vector count {vec_index.ntotal} != chunk count {n_chunks}")
-        manifest = Manifest(model=self.model, dim=dim, chunk_tokens=self.chunker.max_tokens,
-                            chunk_overlap=self.chunker.overlap_tokens, encoding=self.chunker.encoding,
-                            generation=generation, articles=n_articles, chunks=n_chunks,
-                            updated_at=store.now(), backend=self.backend,
-                            backend_checksum=self._checksum if self.backend != "torch" else "")
         t3 = time.perf_counter()
         log.info("update: writing BM25 of generation %d", generation)
         written, used = self._write_lexical(generation, changes)  # before the commit, as vectors
         report.seconds["bm25"] = time.perf_counter() - t3
         log.info("update: writing vectors of generation %d", generation)
-        written.append(vectors.save_vectors(vec_index, self.index_dir, generation))  # see module doc
+        vector_files, base, approximate = self._write_vectors(dim, generation, changes, added, n_chunks)
+        written += vector_files
         files = integrity.digests(self.index_dir, written)
-        for name, digest in (self.manifest.files if self.manifest else {}).items():  # segments kept as they were
-            if name.startswith(f"{segments.SEGMENTS_DIR}/") and name.split("/")[1] in used and name not in files:
+        previous = self.manifest.files if self.manifest else {}
+        for name, digest in previous.items():  # files kept as they were: segments, the vectors' base
+            kept_segment = name.startswith(f"{segments.SEGMENTS_DIR}/") and name.split("/")[1] in used
+            if (kept_segment or name == vectors.vectors_path(Path(), base).name) and name not in files:
                 files[name] = digest
-        manifest = replace(manifest, files=files)
+        manifest = Manifest(model=self.model, dim=dim, chunk_tokens=self.chunker.max_tokens,
+                            chunk_overlap=self.chunker.overlap_tokens, encoding=self.chunker.encoding,
+                            generation=generation, articles=n_articles, chunks=n_chunks,
+                            updated_at=store.now(), backend=self.backend,
+                            backend_checksum=self._checksum if self.backend != "torch" else "", files=files,
+                            vector_base=base if base != generation else 0, vector_approximate=approximate)
         store.write_manifest(self.conn, manifest)
         return manifest
+
+    def _write_vectors(self, dim: int, generation: int, changes: Changes, added: np.ndarray, n_chunks: int
+                       ) -> tuple[list[Path], int, bool]:
+        """The generation's vectors: a delta over the current base file holding just what this update added and
+        removed, or a whole new file (a rebuild, a first update, a delta grown past DELTA_FRACTION of its base,
+        or an index that must change kind). Returns (files written, base generation, base is approximate)."""
+        delta = None if changes.fresh else self._current_delta(dim)
+        if delta is not None:
+            delta = delta.updated(changes.chunks_removed, changes.chunks_added, added)
+            if delta.count != n_chunks:
+                raise RuntimeError(f"vector count {delta.count} != chunk count {n_chunks}")
+            approximate = bool(self.manifest and self.manifest.vector_approximate)
+            same_kind = vectors.kind_fits(approximate, delta.count, self.ann_threshold)
+            if same_kind and not delta.outgrown():
+                return [vectors.save_delta(delta, self.index_dir, generation)], delta.base, approximate
+        log.info("update: writing the whole vector index of generation %d", generation)
+        if changes.fresh:
+            index = vectors.new_index(dim)
+            vectors.add(index, changes.chunks_added, added)
+        else:
+            index = self._current_vectors(dim)
+            if index is None:  # lost or unreadable: the stored vectors, already holding this update's rows
+                index = vectors.new_index(dim)
+                vectors.add(index, *store.all_chunk_vectors(self.conn, dim))
+            else:
+                vectors.remove(index, changes.chunks_removed.tolist())
+                vectors.add(index, changes.chunks_added, added)
+        index = vectors.fit_to_size(index, self.ann_threshold, lambda: store.all_chunk_vectors(self.conn, dim),
+                                    self.nprobe)
+        if index.ntotal != n_chunks:
+            raise RuntimeError(f"vector count {index.ntotal} != chunk count {n_chunks}")
+        path = vectors.save_vectors(index, self.index_dir, generation)  # see module doc
+        return [path], generation, vectors.is_approximate(index)
 
     def _write_lexical(self, generation: int, changes: Changes) -> tuple[list[Path], set[str]]:
         """In the open transaction: both BM25 indexes of the generation. An update adds one segment of what it
@@ -406,22 +436,45 @@ class Writer:
         finally:
             bar.close()
 
+    def _current_delta(self, dim: int) -> vectors.Delta | None:
+        """The current generation's vectors as a delta over its base file (empty when it is its own base); None
+        when there is no index yet or the delta cannot be read (then the update writes the whole index)."""
+        manifest = self.manifest
+        if manifest is None or not manifest.generation:
+            return None
+        base = manifest.vector_base or manifest.generation
+        try:
+            # the base file is checked (0.3 s per 400 MB), so that a damaged one is replaced, not built upon
+            integrity.verify(self.index_dir, manifest.files, vectors.vectors_path(Path(), base).name)
+            if base == manifest.generation:
+                return vectors.Delta.empty(base, manifest.chunks, dim)
+            integrity.verify(self.index_dir, manifest.files, vectors.delta_path(Path(), manifest.generation).name)
+            return vectors.load_delta(self.index_dir, manifest.generation)
+        except (OSError, ValueError, KeyError, IndexCorrupt) as exc:
+            log.warning("vector files of generation %d unreadable (%s): writing the whole vector index",
+                        manifest.generation, exc)
+            return None
+
     def _current_vectors(self, dim: int) -> Any:
+        """The current generation's whole vector index (its base file with its delta applied); None when a file
+        is missing, unreadable or disagrees with the store (the caller rebuilds it from the stored vectors)."""
         if self.manifest is None:
             return vectors.new_index(dim)
+        manifest = self.manifest
+        base = manifest.vector_base or manifest.generation
         try:
-            integrity.verify(self.index_dir, self.manifest.files, vectors.vectors_path(
-                Path(), self.manifest.generation).name)
-            index = vectors.load_vectors(self.index_dir, self.manifest.generation)
-            if index.ntotal == self.manifest.chunks:
+            for name in {vectors.vectors_path(Path(), base).name,
+                         vectors.delta_path(Path(), manifest.generation).name if base != manifest.generation else ""}:
+                if name:
+                    integrity.verify(self.index_dir, manifest.files, name)
+            index = vectors.load_generation(self.index_dir, manifest.generation, base)
+            if index.ntotal == manifest.chunks:
                 return index
-            log.warning("vector file has %d vectors, the store %d chunks: rebuilding it from the store",
-                        index.ntotal, self.manifest.chunks)
-        except RuntimeError as exc:  # faiss: missing or unreadable file; IndexCorrupt: checksum differs
-            log.warning("vector file unreadable (%s): rebuilding it from the stored vectors", exc)
-        index = vectors.new_index(dim)
-        vectors.add(index, *store.all_chunk_vectors(self.conn, dim))
-        return index
+            log.warning("vector files have %d vectors, the store %d chunks: rebuilding them from the store",
+                        index.ntotal, manifest.chunks)
+        except (RuntimeError, OSError, ValueError, KeyError) as exc:  # faiss or numpy: missing or unreadable file
+            log.warning("vector files unreadable (%s): rebuilding them from the stored vectors", exc)
+        return None
 
 
 def _timed_entities(articles: list[Article], stop: threading.Event) -> tuple[list[list[Any]], float]:

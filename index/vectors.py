@@ -1,7 +1,11 @@
 """The FAISS vector index: inner product over normalised vectors (= cosine), chunk ids as FAISS ids.
 
-Files are named by the store's generation (vectors-<gen>.faiss) and written before the metadata commit that
-makes that generation current, so a reader always finds the file matching what the store says.
+Files are named by the store's generation and written before the metadata commit that makes that generation
+current, so a reader always finds the files matching what the store says. An update does not rewrite the whole
+index: it writes a delta (vectors-<gen>.delta.npz: the vectors added and the ids removed since the base file
+vectors-<base>.faiss), which readers apply to the base when they load the generation. When the delta outgrows a
+tenth of the base, or the index must change kind, the update writes a new base instead (a compaction: its cost,
+the whole index, comes once per ~10 % of the archive changed).
 
 Exact search (IDMap2 over Flat) while the index is small; past a configurable number of vectors an approximate
 IVF index with 8-bit scalar quantisation (IVF<nlist>,SQ8: a quarter of the memory, nprobe lists scanned per
@@ -14,14 +18,17 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-_FILE = re.compile(r"^vectors-(\d+)\.faiss$")
+_FILE = re.compile(r"^vectors-(\d+)\.(faiss|delta\.npz)$")
 DEFAULT_ANN_THRESHOLD = 100_000  # below it exact search over 384-d vectors takes <= ~15 ms on 2 cores
 DEFAULT_NPROBE = 32
+DELTA_FRACTION = 0.1  # a delta holding more changes than this share of its base is compacted into a new base
+DELTA_MIN = 4096  # ... or than this many (a small archive's base is cheap to rewrite)
 
 
 def new_index(dim: int) -> Any:
@@ -74,6 +81,13 @@ def fit_to_size(index: Any, threshold: int, all_vectors: Callable[[], tuple[np.n
         add(flat, ids, vecs)
         return flat
     return index
+
+
+def kind_fits(approximate: bool, count: int, threshold: int) -> bool:
+    """Whether an index of this kind suits count vectors (fit_to_size would keep it)."""
+    if approximate:
+        return threshold > 0 and count >= threshold // 2
+    return threshold <= 0 or count <= threshold
 
 
 def search(index: Any, query: np.ndarray, k: int, allowed: np.ndarray | None = None, total: int = 0,
@@ -172,11 +186,91 @@ def save_vectors(index: Any, index_dir: Path, generation: int) -> Path:
 
 
 def remove_stale(index_dir: Path, keep: set[int]) -> None:
-    """Delete vector files of older generations (and temporaries of dead writers)."""
+    """Delete vector files (bases and deltas) of generations not in keep, and temporaries of dead writers."""
     for path in Path(index_dir).iterdir():
         match = _FILE.match(path.name)
-        if (match and int(match.group(1)) not in keep) or ".faiss.tmp-" in path.name:
+        if (match and int(match.group(1)) not in keep) or ".faiss.tmp-" in path.name or ".npz.tmp-" in path.name:
             path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What a generation changed in the vectors of its base file: the vectors added (ids increasing: chunk ids
+    only grow) and the base's ids removed."""
+
+    base: int  # the generation whose vectors-<base>.faiss this applies to
+    base_count: int  # vectors in that file
+    ids: np.ndarray
+    vectors: np.ndarray  # (len(ids), dim) float32
+    removed: np.ndarray
+
+    @classmethod
+    def empty(cls, base: int, base_count: int, dim: int) -> Delta:
+        return cls(base, base_count, np.zeros(0, np.int64), np.zeros((0, dim), np.float32), np.zeros(0, np.int64))
+
+    @property
+    def count(self) -> int:
+        return self.base_count - len(self.removed) + len(self.ids)
+
+    @property
+    def size(self) -> int:
+        return len(self.ids) + len(self.removed)
+
+    def outgrown(self) -> bool:
+        """Time to compact it into a new base file."""
+        return self.size > max(DELTA_MIN, DELTA_FRACTION * self.base_count)
+
+    def updated(self, removed: np.ndarray, ids: np.ndarray, vecs: np.ndarray) -> Delta:
+        """This delta followed by removing the ids removed and adding ids (vecs). An id removed is either one this
+        delta added (it goes from ids) or one of the base's (it joins removed)."""
+        removed = np.asarray(removed, dtype=np.int64)
+        mine = np.isin(self.ids, removed)
+        from_base = np.setdiff1d(removed, self.ids[mine])
+        keep = ~mine
+        vecs = np.asarray(vecs, np.float32).reshape(len(ids), self.vectors.shape[1])
+        return Delta(self.base, self.base_count, np.concatenate([self.ids[keep], np.asarray(ids, np.int64)]),
+                     np.concatenate([self.vectors[keep], vecs]), np.union1d(self.removed, from_base))
+
+    def apply(self, index: Any) -> Any:
+        """The base index (loaded from its file) brought to this delta's generation, in place."""
+        remove(index, self.removed.tolist())
+        add(index, self.ids, self.vectors)
+        return index
+
+
+def delta_path(index_dir: Path, generation: int) -> Path:
+    return Path(index_dir) / f"vectors-{generation}.delta.npz"
+
+
+def save_delta(delta: Delta, index_dir: Path, generation: int) -> Path:
+    """Write a generation's delta (temporary name, fsync, rename, as save_vectors)."""
+    final = delta_path(index_dir, generation)
+    tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        np.savez(handle, base=np.array([delta.base, delta.base_count], dtype=np.int64), ids=delta.ids,
+                 vectors=delta.vectors, removed=delta.removed)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, final)
+    _fsync_dir(final.parent)
+    return final
+
+
+def load_delta(index_dir: Path, generation: int) -> Delta:
+    with np.load(delta_path(index_dir, generation)) as data:
+        base, base_count = (int(x) for x in data["base"])
+        delta = Delta(base, base_count, data["ids"], data["vectors"], data["removed"])
+    if len(delta.ids) != len(delta.vectors):
+        raise ValueError(f"vector delta {delta_path(index_dir, generation)} is inconsistent")
+    return delta
+
+
+def load_generation(index_dir: Path, generation: int, base: int) -> Any:
+    """The vector index of a generation: its own file, or its base file with its delta applied."""
+    if not base or base == generation:
+        return load_vectors(index_dir, generation)
+    delta = load_delta(index_dir, generation)
+    return delta.apply(load_vectors(index_dir, base))
 
 
 def add(index: Any, ids: np.ndarray, vectors: np.ndarray) -> None:

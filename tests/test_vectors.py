@@ -176,3 +176,63 @@ def test_writer_builds_an_ivf_index_past_the_threshold_and_reader_filters_it(tmp
         w.remove([f"a{i}" for i in range(80)])  # 40 left: below half the threshold, exact again
     reader = IndexReader(path)
     assert not vectors.is_approximate(reader._vectors) and reader._vectors.ntotal == 40
+
+
+def _stored_vectors(path: Path) -> dict[int, np.ndarray]:
+    from index import store
+
+    ids, vecs = store.all_chunk_vectors(store.connect(path, readonly=True), FakeEmbedder.dim)
+    return {int(i): v for i, v in zip(ids, vecs, strict=True)}
+
+
+def test_updates_write_deltas_over_one_base_and_compact_when_they_outgrow_it(
+        tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An update writes only what it changed (a delta over the base file); readers see exactly the stored vectors;
+    past DELTA_MIN changes the next update writes a new base, and files no generation needs are removed."""
+    monkeypatch.setattr(vectors, "DELTA_MIN", 12)
+    path = tmp_path / "index"
+
+    def story(i: int, version: int = 0) -> Article:
+        return Article(id=f"d{i}", title=f"Story {i}", date="2024-05-01", origin=f"t:{i}",
+                       text=f"The ferry story {i} in version {version}. " * (1 + i % 3))
+
+    def write(**kwargs: Any) -> None:
+        with Writer(path, FakeEmbedder.name, Chunker(max_tokens=12, overlap_tokens=0), lambda: fake_embedder) as w:
+            w.remove(kwargs["remove"]) if "remove" in kwargs else w.ingest(kwargs["add"])
+
+    def check() -> IndexReader:
+        reader = IndexReader(path)
+        stored = _stored_vectors(path)
+        assert reader._vectors.ntotal == reader.manifest.chunks == len(stored)
+        assert np.array_equal(reader.table.ids, np.array(sorted(stored)))
+        for chunk_id, vec in stored.items():
+            assert np.allclose(reader.vector(chunk_id), vec)
+        first = next(iter(stored))
+        assert reader.search(stored[first], 1)[0][0] == first
+        return reader
+
+    write(add=[story(i) for i in range(6)])
+    assert check().manifest.vector_base == 0  # a first ingest writes the whole index
+    write(add=[story(6), story(1, version=2)])  # one new, one changed: a small delta over generation 1's file
+    reader = check()
+    assert reader.manifest.vector_base == 1 and (path / "vectors-2.delta.npz").is_file()
+    delta = vectors.load_delta(path, 2)
+    assert len(delta.removed) > 0 and len(delta.ids) > 0
+    write(remove=["d6"])  # a chunk the delta added goes from the delta, not to its removed ids
+    reader = check()
+    assert vectors.load_delta(path, 3).count == reader.manifest.chunks
+    assert not (path / "vectors-2.faiss").exists() and (path / "vectors-1.faiss").is_file()
+    for i in range(7, 12):
+        write(add=[story(i)])
+        reader = check()
+        if reader.manifest.vector_base == 0:
+            break
+    assert reader.manifest.vector_base == 0, "the delta outgrew DELTA_MIN but was never compacted"
+    generation = reader.manifest.generation
+    assert (path / f"vectors-{generation}.faiss").is_file()
+    write(add=[story(20)])
+    check()
+    write(add=[story(21)])  # generation - 1 is a delta over the new base: the old base is gone
+    assert not (path / "vectors-1.faiss").exists()
+    assert sorted(p.name for p in path.glob("vectors-*")) == sorted(
+        [f"vectors-{generation}.faiss", f"vectors-{generation + 1}.delta.npz", f"vectors-{generation + 2}.delta.npz"])
