@@ -127,7 +127,7 @@ class SegmentedBM25:
             live_ids.append(seg.ids[alive])
         joined = np.concatenate(live_ids) if live_ids else np.zeros(0, dtype=np.int64)
         self.ids = np.sort(joined, kind="stable")
-        if len(np.unique(self.ids)) != len(self.ids):
+        if len(self.ids) > 1 and bool(np.any(self.ids[1:] == self.ids[:-1])):  # sorted: a repeat is adjacent
             raise ValueError("a document is live in two BM25 segments")
         # global row of each segment row (-1: dead)
         self._rows = []
