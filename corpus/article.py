@@ -46,6 +46,8 @@ class Article:
     authors: tuple[str, ...] = ()
     origin: str = ""  # where it was read from, e.g. "news.jsonl:12"
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    # the raw text's short lines (corpus.boilerplate.RawLines), counted into the index's per-source statistics
+    raw_lines: Any = field(default=None, compare=False, repr=False)
 
     @property
     def content_hash(self) -> str:

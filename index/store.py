@@ -7,6 +7,7 @@ writer works. Chunk text is not stored twice: a chunk is a span of its article's
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from corpus.article import Article
+from corpus.boilerplate import RawLines
 from corpus.chunk import Chunk
 from corpus.entities import Entity, name_matches, normalize_name
 from index.manifest import Manifest
@@ -42,6 +44,9 @@ CREATE INDEX IF NOT EXISTS entities_article ON entities(article_id);
 CREATE INDEX IF NOT EXISTS entities_norm ON entities(norm);
 CREATE TABLE IF NOT EXISTS embeddings (hash TEXT PRIMARY KEY, vector BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS bm25_terms (key TEXT PRIMARY KEY, terms TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS line_texts (digest TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS line_sources (source TEXT PRIMARY KEY, texts INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS line_counts (key INTEGER PRIMARY KEY, texts INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
     inputs TEXT NOT NULL DEFAULT '[]', new INTEGER DEFAULT 0, updated INTEGER DEFAULT 0,
@@ -256,6 +261,50 @@ class TermCache:
         self.conn.executemany("INSERT OR IGNORE INTO used_terms(key) VALUES (?)", ((k,) for k in self.used))
         self.conn.execute("DELETE FROM bm25_terms WHERE key NOT IN (SELECT key FROM used_terms)")
         self.conn.execute("DELETE FROM used_terms")
+
+
+def _line_key(source: str | None, key: str) -> int:
+    """A (source, line) pair as a signed 64-bit integer: millions of them fit in a small table."""
+    return int.from_bytes(hashlib.blake2b(f"{source or ''}\0{key}".encode(), digest_size=8).digest(), "big",
+                          signed=True)
+
+
+class LineHistory:
+    """The per-source line counts of every raw text stored so far (corpus.boilerplate.LineHistory)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def counted(self, digests: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for batch in _batches(list(digests)):
+            marks = ",".join("?" * len(batch))
+            found.update(r[0] for r in self.conn.execute(f"SELECT digest FROM line_texts WHERE digest IN ({marks})",
+                                                          batch))
+        return found
+
+    def counts(self, source: str | None, keys: Sequence[str]) -> tuple[int, dict[str, int]]:
+        row = self.conn.execute("SELECT texts FROM line_sources WHERE source = ?", (source or "",)).fetchone()
+        if row is None:
+            return 0, {}
+        by_int = {_line_key(source, k): k for k in keys}
+        found: dict[str, int] = {}
+        for batch in _batches(list(by_int)):
+            marks = ",".join("?" * len(batch))
+            for r in self.conn.execute(f"SELECT key, texts FROM line_counts WHERE key IN ({marks})", batch):
+                found[by_int[r[0]]] = r[1]
+        return int(row[0]), found
+
+
+def count_lines(conn: sqlite3.Connection, lines: Iterable[RawLines]) -> None:
+    """Add stored articles' raw lines to the counts (in the writer's transaction): each text once."""
+    for item in lines:
+        if conn.execute("INSERT OR IGNORE INTO line_texts(digest) VALUES (?)", (item.digest,)).rowcount != 1:
+            continue
+        conn.execute("INSERT INTO line_sources(source, texts) VALUES (?, 1) ON CONFLICT(source) DO UPDATE SET "
+                     "texts = texts + 1", (item.source or "",))
+        conn.executemany("INSERT INTO line_counts(key, texts) VALUES (?, 1) ON CONFLICT(key) DO UPDATE SET "
+                         "texts = texts + 1", ((_line_key(item.source, k),) for k in item.keys))
 
 
 def prune_embeddings(conn: sqlite3.Connection, hashes: Sequence[str] | None = None) -> None:

@@ -309,6 +309,7 @@ class Writer:
         for article, found in zip(plan.articles, entities, strict=True):
             store.insert_article(self.conn, article)
             store.insert_entities(self.conn, article.id, found)
+        store.count_lines(self.conn, (a.raw_lines for a in plan.articles if a.raw_lines is not None))
         new_ids = np.array([store.insert_chunk(self.conn, c, h) for c, h in plan.chunks], dtype=np.int64)
         report.chunks_added = len(plan.chunks)
         store.prune_embeddings(self.conn, removed_hashes)

@@ -18,6 +18,7 @@ from index import store
 from index.embed import Embedder, SentenceTransformerEmbedder, backend_of, model_name
 from index.manifest import BackendMismatch
 from index.reader import IndexReader
+from index.store import LineHistory
 from index.update import UpdateReport, Writer
 from qa.answer import Answerer, AnswerParams
 from qa.search import Searcher
@@ -95,9 +96,9 @@ def ingest(settings: Settings, paths: Sequence[str | os.PathLike[str]], *, progr
     """
     read_seconds = 0.0
 
-    def timed_batches() -> Iterator[tuple[list[Article], list[Skipped]]]:
+    def timed_batches(history: LineHistory) -> Iterator[tuple[list[Article], list[Skipped]]]:
         nonlocal read_seconds
-        batches = load_batches(paths, settings.max_article_chars, settings.ingest_batch)
+        batches = load_batches(paths, settings.max_article_chars, settings.ingest_batch, history)
         while True:
             started = time.perf_counter()
             loaded = next(batches, None)
@@ -108,7 +109,9 @@ def ingest(settings: Settings, paths: Sequence[str | os.PathLike[str]], *, progr
             yield loaded.articles, loaded.skipped
 
     with writer(settings, progress=progress, get_embedder=get_embedder) as w:
-        report = w.ingest_batches(timed_batches(), [str(p) for p in paths], replace_all=replace_all)
+        # boilerplate is learnt over the archive (its stored line counts), not per batch
+        report = w.ingest_batches(timed_batches(LineHistory(w.conn)), [str(p) for p in paths],
+                                  replace_all=replace_all)
     report.seconds = {"read_clean": read_seconds, **report.seconds}
     return report
 

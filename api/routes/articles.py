@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException
 from api.deps import WRITE_ERRORS, EngineDep, SettingsDep, WriteAccess, WriteLock, errors
 from api.models import ArticleIn, ArticleOut, UpdateOut
 from corpus.load import load_records
+from index.store import LineHistory
 from qa.engine import writer
 
 router = APIRouter()
@@ -31,8 +32,10 @@ def add_articles(body: list[ArticleIn], engine: EngineDep, settings: SettingsDep
                  ) -> dict[str, Any]:
     if len(body) > MAX_ARTICLES_PER_REQUEST:
         raise HTTPException(413, f"at most {MAX_ARTICLES_PER_REQUEST} articles per request")
-    loaded = load_records([a.model_dump(exclude_none=True) for a in body], "request", settings.max_article_chars)
+    records = [a.model_dump(exclude_none=True) for a in body]
     with lock, writer(settings, get_embedder=lambda: engine.searcher.embedder) as w:
+        # cleaned with the boilerplate the archive has learnt for their sources, as a bulk ingest would be
+        loaded = load_records(records, "request", settings.max_article_chars, LineHistory(w.conn))
         report = w.ingest(loaded.articles, loaded.skipped, ["POST /api/articles"])
     engine.reader.refresh()
     return report.to_dict()
