@@ -1,20 +1,24 @@
-"""What adding 50 articles costs as the archive grows: BM25 in segments (each update indexes what it adds) vs
-re-indexing every text (what updates did before segments), side by side at each size.
+"""The index as the archive grows: what adding 50 articles costs (BM25 in segments and vector deltas: each
+update writes what it adds) beside re-indexing every text (what updates did before segments), and what queries
+cost at each size (bench/scale_query.py in a process of its own: search and ask p50/p95, RSS, recall@10 of the
+vector search against exact), with the index's size on disk.
 
-    .venv/bin/python bench/scale_update.py [--sizes 10000 100000] [--new 50] [--json OUT]
+    .venv/bin/python bench/scale_update.py [--sizes 10000 100000] [--new 50] [--json OUT] [--plot PNG]
 
 Synthetic archives (no data needed): articles of generated text (a Zipf vocabulary of 30,000 words, so BM25's
 postings look like news text's) written through the real Writer (SQLite, FAISS, BM25 segments) with random 384-d
 vectors instead of a model (the cost of embedding the new articles is the model's, the same at any size, and left
 out) and no entity extraction. For each size: the archive's chunks, the time of a second add of --new articles by
-stage (the first may convert the vector index to IVF), the BM25 stage's time, and the time to re-index every text
-as the old full rebuild did.
+stage (the first may convert the vector index to IVF), the BM25 stage's time, the time to re-index every text
+as the old full rebuild did, and the query figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -59,7 +63,7 @@ def _articles(n: int, start: int, rng: np.random.Generator, chunk_words: int) ->
     return out
 
 
-def _measure(size: int, new: int, folder: Path) -> dict:
+def _measure(size: int, new: int, folder: Path, reuse: bool = False) -> dict:
     from corpus.chunk import Chunker
     from index import lexical, store
     from index.update import Writer
@@ -76,9 +80,14 @@ def _measure(size: int, new: int, folder: Path) -> dict:
     started = time.perf_counter()
     n_articles = size // CHUNKS_PER_ARTICLE
     batch = 5_000
-    for first in range(0, n_articles, batch):
-        with writer() as w:
-            w.ingest(_articles(min(batch, n_articles - first), first, rng, chunk_words))
+    reuse = reuse and (path / store.DB_NAME).is_file()
+    if reuse:  # an archive kept by an earlier run (--keep): built already
+        n_articles = store.counts(store.connect(path, readonly=True))[0]
+        print(f"reusing {path} ({n_articles} articles)", file=sys.stderr)
+    else:
+        for first in range(0, n_articles, batch):
+            with writer() as w:
+                w.ingest(_articles(min(batch, n_articles - first), first, rng, chunk_words))
     build_seconds = time.perf_counter() - started
 
     with writer() as w:  # not timed: an add that crosses NEWSQA_ANN_THRESHOLD converts to IVF once
@@ -88,6 +97,7 @@ def _measure(size: int, new: int, folder: Path) -> dict:
         started = time.perf_counter()
         report = w.ingest(_articles(new, n_articles + new, rng, chunk_words))
         add_seconds = time.perf_counter() - started
+    queries = _query_figures(path)
     conn = store.connect(path, readonly=True)
     chunks = store.counts(conn)[1]
     started = time.perf_counter()
@@ -96,13 +106,47 @@ def _measure(size: int, new: int, folder: Path) -> dict:
     reindex_seconds = time.perf_counter() - started
     conn.close()
     stages = {k: round(v, 3) for k, v in report.seconds.items()}
-    return {"chunks": chunks, "articles": n_articles + 2 * new, "build_seconds": round(build_seconds, 1),
+    return {"chunks": chunks, "articles": store.counts(store.connect(path, readonly=True))[0],
+            "build_seconds": None if reuse else round(build_seconds, 1),
             "added_articles": new, "added_chunks": report.chunks_added,
             "add_seconds": round(add_seconds, 3),
             "add_seconds_beyond_embedding": round(add_seconds - report.seconds.get("embed", 0.0), 3),
             "add_stage_seconds": stages, "bm25_seconds_segments": stages.get("bm25"),
             "bm25_seconds_reindex_all": round(reindex_seconds, 3),
-            "index_mb": round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6, 1)}
+            "index_mb": round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6, 1),
+            "query": queries}
+
+
+def _query_figures(path: Path) -> dict:
+    """bench/scale_query.py on the index, in a fresh process (so that its RSS is a query process's alone)."""
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "scale_query.py"), "--index", str(path)],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _plot(rows: list[dict], out: Path) -> None:
+    """Add time and search p50 against archive size (log-log), as a PNG; skipped without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("no PNG: matplotlib is not installed (pip install -e '.[bench]')", file=sys.stderr)
+        return
+    chunks = [r["chunks"] for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(chunks, [r["add_seconds_beyond_embedding"] for r in rows], "o-", label="add 50 articles (s)")
+    ax.plot(chunks, [r["bm25_seconds_reindex_all"] for r in rows], "s--", label="re-index all BM25 (s)")
+    ax.plot(chunks, [r["query"]["search"]["p50_ms"] / 1000 for r in rows], "^-", label="search p50 (s)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("chunks in the archive")
+    ax.legend()
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    print(f"plot: {out}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--new", type=int, default=50, help="articles added by the measured update")
     parser.add_argument("--json", type=Path, help="write the figures as JSON to this file")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the synthetic indexes in DIR (index-SIZE)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --keep: measure on the archives kept there by an earlier run instead of building")
+    parser.add_argument("--plot", type=Path, metavar="PNG", help="draw the figures (default: beside --json)")
     args = parser.parse_args(argv)
     load = os.getloadavg()
     rows = []
@@ -120,12 +167,12 @@ def main(argv: list[str] | None = None) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         for size in args.sizes:
             print(f"building a synthetic archive of ~{size} chunks ...", file=sys.stderr)
-            row = _measure(size, args.new, folder)
+            row = _measure(size, args.new, folder, args.reuse)
             rows.append(row)
             print(f"{row['chunks']:>9} chunks: add {args.new} articles {row['add_seconds']:.2f} s "
                   f"({row['add_seconds_beyond_embedding']:.2f} s beyond embedding); BM25 stage "
                   f"{row['bm25_seconds_segments']:.3f} s with segments vs {row['bm25_seconds_reindex_all']:.2f} s "
-                  f"re-indexing all; stages {row['add_stage_seconds']}")
+                  f"re-indexing all; stages {row['add_stage_seconds']}; queries {row['query']}")
     base = rows[0]
     for row in rows[1:]:
         row["add_ratio_to_smallest"] = round(row["add_seconds_beyond_embedding"]
@@ -133,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{row['chunks']} vs {base['chunks']} chunks: adding costs {row['add_ratio_to_smallest']}x")
     if args.json:
         write_json(args.json, {**conditions(load), "sizes": rows})
+    if args.plot or args.json:
+        _plot(rows, args.plot or args.json.with_suffix(".png"))
     return 0
 
 

@@ -1,0 +1,119 @@
+"""Query figures of one synthetic archive written by bench/scale_update.py, in a process of its own (its RSS is
+the query process's): search and ask latency p50/p95, resident memory, and recall@10 of the vector search
+against an exact scan of the stored vectors.
+
+    .venv/bin/python bench/scale_query.py --index DIR [--queries 200] [--json OUT]
+
+Queries are made of the words of stored chunks (so BM25 has work to do) and their vectors are those chunks'
+stored vectors plus noise (so the dense search has true neighbours); embedding them costs the model's time, the
+same at every archive size, and is left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+class LookupEmbedder:
+    """The vector prepared for each query text (a stored chunk's, plus noise)."""
+
+    name = "synthetic"
+
+    def __init__(self, vectors: dict[str, np.ndarray], dim: int) -> None:
+        self.vectors = vectors
+        self.dim = dim
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        return np.stack([self.vectors.get(t, np.zeros(self.dim, np.float32)) for t in texts])
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _percentiles(times: list[float]) -> dict[str, float]:
+    ms = np.array(times) * 1000
+    return {"p50_ms": round(float(np.percentile(ms, 50)), 2), "p95_ms": round(float(np.percentile(ms, 95)), 2)}
+
+
+def measure(index_dir: Path, n_queries: int, seed: int = 0) -> dict:
+    from index import store
+    from index.reader import IndexReader
+    from qa.answer import Answerer
+    from qa.engine import one_thread_numerics
+    from qa.search import Searcher
+
+    one_thread_numerics()
+    started = time.perf_counter()
+    reader = IndexReader(index_dir)
+    open_seconds = time.perf_counter() - started
+    dim = reader.manifest.dim
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(reader.table.ids, size=n_queries, replace=False)
+    rows = reader.chunks([int(c) for c in picked])
+    conn = store.connect(index_dir, readonly=True)
+    hashes = [store.embed_hashes_of(conn, [int(c)]) for c in picked]
+    stored = [store.vectors_for(conn, h, dim)[0] for h in hashes]
+    queries: dict[str, np.ndarray] = {}
+    for chunk_id, vec in zip(picked, stored, strict=True):
+        words = str(rows[int(chunk_id)]["text"]).split()
+        start = int(rng.integers(0, max(1, len(words) - 6)))
+        noisy = vec + rng.normal(scale=0.02, size=dim).astype(np.float32)
+        queries[" ".join(words[start:start + 6]).strip(".")] = noisy / np.linalg.norm(noisy)
+    searcher = Searcher(reader, LookupEmbedder(queries, dim))
+    answerer = Answerer(searcher)
+    answerer.warm_up()
+    texts = list(queries)
+    searcher.search(texts[0])  # first-call costs (imports, caches) out of the figures
+    search_times, ask_times = [], []
+    for text in texts:
+        t0 = time.perf_counter()
+        searcher.search(text, k=10)
+        search_times.append(time.perf_counter() - t0)
+    for text in texts[: max(1, n_queries // 2)]:
+        t0 = time.perf_counter()
+        answerer.answer(text)
+        ask_times.append(time.perf_counter() - t0)
+    rss = _rss_mb()
+    # recall@10 of the vector search: against an exact scan of every stored vector, chunk by chunk of rows
+    ids, matrix = store.all_chunk_vectors(conn, dim)
+    recalls = []
+    for vec in list(queries.values())[:100]:
+        exact = ids[np.argsort(-(matrix @ vec))[:10]]
+        found = [c for c, _ in reader.search(vec, 10)]
+        recalls.append(len(set(found) & set(exact.tolist())) / 10)
+    return {"chunks": reader.manifest.chunks, "vector_index": reader.stats()["vector_index"],
+            "open_seconds": round(open_seconds, 2), "search": _percentiles(search_times),
+            "ask": _percentiles(ask_times), "rss_mb": round(rss, 1),
+            "recall_at_10": round(float(np.mean(recalls)), 3), "queries": len(texts)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--index", type=Path, required=True, help="an index written by bench/scale_update.py")
+    parser.add_argument("--queries", type=int, default=200, help="search queries (asks: half as many)")
+    parser.add_argument("--json", type=Path, help="write the figures as JSON to this file")
+    args = parser.parse_args(argv)
+    figures = measure(args.index, args.queries)
+    print(json.dumps(figures))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
