@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -37,12 +36,17 @@ class LookupEmbedder:
         return np.stack([self.vectors.get(t, np.zeros(self.dim, np.float32)) for t in texts])
 
 
-def _rss_mb() -> float:
+def _memory_mb() -> dict[str, float]:
+    """Resident memory: all of it, and the part that is file pages (mapped index files, which the kernel can
+    drop and read again) apart from the process's own (anonymous) memory."""
+    out = {}
     with open("/proc/self/status") as handle:
         for line in handle:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "RssAnon", "RssFile"):
+                out[key] = round(int(value.split()[0]) / 1024, 1)
+    return {"rss_mb": out.get("VmRSS", 0.0), "rss_anon_mb": out.get("RssAnon", 0.0),
+            "rss_file_mb": out.get("RssFile", 0.0)}
 
 
 def _percentiles(times: list[float]) -> dict[str, float]:
@@ -61,6 +65,7 @@ def measure(index_dir: Path, n_queries: int, seed: int = 0) -> dict:
     started = time.perf_counter()
     reader = IndexReader(index_dir)
     open_seconds = time.perf_counter() - started
+    opened = _memory_mb()["rss_mb"]
     dim = reader.manifest.dim
     rng = np.random.default_rng(seed)
     picked = rng.choice(reader.table.ids, size=n_queries, replace=False)
@@ -88,7 +93,7 @@ def measure(index_dir: Path, n_queries: int, seed: int = 0) -> dict:
         t0 = time.perf_counter()
         answerer.answer(text)
         ask_times.append(time.perf_counter() - t0)
-    rss = _rss_mb()
+    memory = _memory_mb()
     # recall@10 of the vector search: against an exact scan of every stored vector, chunk by chunk of rows
     ids, matrix = store.all_chunk_vectors(conn, dim)
     recalls = []
@@ -97,8 +102,8 @@ def measure(index_dir: Path, n_queries: int, seed: int = 0) -> dict:
         found = [c for c, _ in reader.search(vec, 10)]
         recalls.append(len(set(found) & set(exact.tolist())) / 10)
     return {"chunks": reader.manifest.chunks, "vector_index": reader.stats()["vector_index"],
-            "open_seconds": round(open_seconds, 2), "search": _percentiles(search_times),
-            "ask": _percentiles(ask_times), "rss_mb": round(rss, 1),
+            "open_seconds": round(open_seconds, 2), "rss_after_open_mb": opened, "search": _percentiles(search_times),
+            "ask": _percentiles(ask_times), **memory,
             "recall_at_10": round(float(np.mean(recalls)), 3), "queries": len(texts)}
 
 

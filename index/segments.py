@@ -42,7 +42,7 @@ class Segment:
     lengths: np.ndarray  # terms per document
     indptr: np.ndarray  # postings of term i: docs[indptr[i]:indptr[i + 1]]
     docs: np.ndarray  # document (row in this segment) of each posting
-    tf: np.ndarray  # the term's count in it
+    tf: np.ndarray  # the term's count in it (uint16)
     given_terms: tuple[str, ...] | None = None  # term of each postings row (None: read from path when needed)
     path: Path | None = None
 
@@ -84,7 +84,9 @@ def _from_pairs(name: str, ids: np.ndarray, lengths: np.ndarray, terms: tuple[st
     """A segment from (term, document, count) triples, in any order and with repeats."""
     n = max(1, len(ids))
     key, where = np.unique(term_ids * n + doc, return_inverse=True)
-    tf = np.bincount(where, weights=count, minlength=len(key)).astype(np.int32)
+    # 16 bits: a quarter less memory than 32 at 10^6 chunks (counts past 65,535 in one text are clipped: BM25 has
+    # long saturated there)
+    tf = np.minimum(np.bincount(where, weights=count, minlength=len(key)), np.iinfo(np.uint16).max).astype(np.uint16)
     term, docs = key // n, (key % n).astype(np.int32)
     indptr = np.concatenate([[0], np.cumsum(np.bincount(term, minlength=len(terms)))]).astype(np.int64)
     return Segment(name, ids, lengths.astype(np.int32), indptr, docs, tf, terms)
