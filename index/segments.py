@@ -143,18 +143,26 @@ class SegmentedBM25:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def _live_postings(self, term: str) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """(global rows, counts, lengths) of the live documents holding term, per segment."""
+    @cached_property
+    def _norms(self) -> list[np.ndarray]:
+        """Per segment row, BM25's length normalisation k1 (1 - b + b len / avg len): fixed for a generation, so
+        computed once, not per posting of every query."""
+        return [(K1 * (1 - B + B * seg.lengths / self.avg_length)).astype(np.float32) for seg in self.segments]
+
+    def _live_postings(self, term: str) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+        """(segment, global rows, counts, segment rows) of the live documents holding term, per segment."""
         out = []
-        for seg, rows in zip(self.segments, self._rows, strict=True):
+        for i, (seg, rows, alive) in enumerate(zip(self.segments, self._rows, self._live, strict=True)):
             found = seg.postings(term)
             if found is None:
                 continue
             docs, tf = found
             at = rows[docs]
-            keep = at >= 0
-            if keep.any():
-                out.append((at[keep], tf[keep], seg.lengths[docs[keep]]))
+            if len(alive) and not alive.all():  # most segments have no dead row: no mask to apply
+                keep = at >= 0
+                at, tf, docs = at[keep], tf[keep], docs[keep]
+            if len(at):
+                out.append((i, at, tf, docs))
         return out
 
     def idf(self, df: int) -> float:
@@ -162,21 +170,21 @@ class SegmentedBM25:
         return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))  # Lucene's, as bm25s computes it
 
     def document_frequency(self, term: str) -> int:
-        return sum(len(rows) for rows, _, _ in self._live_postings(term))
+        return sum(len(rows) for _, rows, _, _ in self._live_postings(term))
 
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
         """BM25 score of every live document for the query tokens (a repeated token counts again, as in bm25s)."""
         rows_all, weights = [], []
         for term, times in Counter(tokens).items():
             postings = self._live_postings(term)
-            df = sum(len(rows) for rows, _, _ in postings)
+            df = sum(len(rows) for _, rows, _, _ in postings)
             if not df:
                 continue
-            idf = self.idf(df) * times
-            for rows, tf, length in postings:
-                tf = tf.astype(np.float64)
+            idf = np.float32(self.idf(df) * times)
+            for i, rows, tf, docs in postings:
+                tf = tf.astype(np.float32)
                 rows_all.append(rows)
-                weights.append(idf * tf / (K1 * (1 - B + B * length / self.avg_length) + tf))
+                weights.append(idf * tf / (self._norms[i][docs] + tf))
         if not rows_all:
             return np.zeros(len(self.ids), dtype=np.float32)
         return np.bincount(np.concatenate(rows_all), weights=np.concatenate(weights),
