@@ -118,11 +118,11 @@ DESCRIPTIONS: dict[str, Description] = {
         "question's as-of date filter.",
         ".venv/bin/python bench/scale.py --real ../eval/realtimeqa-full --sizes --json bench/results/scale-real.json"),
     "scale-update": Description(
-        "Adding 50 articles as the archive grows",
-        "Synthetic archives (generated text, random vectors, no entities) written through the real Writer; for "
-        "each size the time to add 50 articles by stage, and the BM25 stage with segments beside re-indexing "
-        "every text as updates did before segments.",
-        ".venv/bin/python bench/scale_update.py --sizes 10000 100000 300000 1000000 "
+        "The index as the archive grows",
+        "Synthetic archives (generated text, vectors around 5,000 topic centres, no entities) written through the "
+        "real Writer; for each size the time to add 50 articles by stage, the BM25 stage beside re-indexing every "
+        "text, and queries in a fresh process: search and ask p50/p95, RSS, recall@10 of the vector search.",
+        ".venv/bin/python bench/scale_update.py --sizes 10000 100000 1000000 "
         "--json bench/results/scale-update.json"),
     "update": Description(
         "Incremental update vs full rebuild",
