@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from corpus.article import MAX_CHARS, Article, BadArticle, article_from_record
@@ -47,15 +47,23 @@ def load_articles(paths: Iterable[str | os.PathLike[str]], max_chars: int = MAX_
 def load_batches(paths: Iterable[str | os.PathLike[str]], max_chars: int = MAX_CHARS,
                  batch_size: int = 5000) -> Iterator[Loaded]:
     """Like load_articles, `batch_size` records at a time (boilerplate is learnt per batch): bounded memory."""
+    for raws, skipped in batch_raw(read_raw(paths), batch_size):
+        yield articles_from_raw(raws, skipped, max_chars)
+
+
+def batch_raw(items: Iterable[RawRecord | Skipped], batch_size: int
+              ) -> Iterator[tuple[list[RawRecord], list[Skipped]]]:
+    """Records in batches of batch_size (skipped inputs ride along with the batch they were met in): the
+    grouping boilerplate is learnt over, shared by local and Ray ingest so both clean alike."""
     raws: list[RawRecord] = []
     skipped: list[Skipped] = []
-    for item in read_raw(paths):
+    for item in items:
         (skipped if isinstance(item, Skipped) else raws).append(item)
         if len(raws) >= batch_size:
-            yield articles_from_raw(raws, skipped, max_chars)
+            yield raws, skipped
             raws, skipped = [], []
     if raws or skipped:
-        yield articles_from_raw(raws, skipped, max_chars)
+        yield raws, skipped
 
 
 def load_records(records: Iterable[object], origin: str, max_chars: int = MAX_CHARS) -> Loaded:
@@ -65,18 +73,29 @@ def load_records(records: Iterable[object], origin: str, max_chars: int = MAX_CH
 
 
 def articles_from_raw(raws: list[RawRecord], skipped: list[Skipped], max_chars: int = MAX_CHARS) -> Loaded:
-    texts = ((_source_of(r), r.fields.get("text") or r.fields.get("body") or r.fields.get("content"))
-             for r in raws if isinstance(r.fields, dict))
-    boilerplate = find_boilerplate((source, text) for source, text in texts
-                                   if isinstance(text, str) and len(text) <= max_chars)
+    boilerplate = learn_boilerplate(raws, max_chars)
     articles: list[Article] = []
     for raw in raws:
-        try:
-            articles.append(article_from_record(raw.fields, raw.origin, id_basis=raw.default_id_basis,
-                                                boilerplate=boilerplate.get(_source_of(raw), frozenset()),
-                                                max_chars=max_chars))
-        except BadArticle as exc:
-            skipped.append(Skipped(raw.origin, str(exc)))
-        except RecursionError:
-            skipped.append(Skipped(raw.origin, "record nested too deeply"))
+        cleaned = clean_record(raw, boilerplate, max_chars)
+        (articles if isinstance(cleaned, Article) else skipped).append(cleaned)
     return Loaded(articles, skipped)
+
+
+def learn_boilerplate(raws: Sequence[RawRecord], max_chars: int = MAX_CHARS) -> dict[str | None, frozenset[str]]:
+    """Per source, the boilerplate line keys of these records (see corpus.boilerplate)."""
+    texts = ((_source_of(r), r.fields.get("text") or r.fields.get("body") or r.fields.get("content"))
+             for r in raws if isinstance(r.fields, dict))
+    return find_boilerplate((source, text) for source, text in texts
+                            if isinstance(text, str) and len(text) <= max_chars)
+
+
+def clean_record(raw: RawRecord, boilerplate: Mapping[str | None, frozenset[str]], max_chars: int = MAX_CHARS
+                 ) -> Article | Skipped:
+    """One record as a clean Article, or why it was skipped."""
+    try:
+        return article_from_record(raw.fields, raw.origin, id_basis=raw.default_id_basis,
+                                   boilerplate=boilerplate.get(_source_of(raw), frozenset()), max_chars=max_chars)
+    except BadArticle as exc:
+        return Skipped(raw.origin, str(exc))
+    except RecursionError:
+        return Skipped(raw.origin, "record nested too deeply")
