@@ -155,6 +155,7 @@ def connect(address: str) -> bool:
     if address and address not in ("auto", "local"):
         _check_reachable(address)
     if ray.is_initialized():
+        log.info("ray: using this process's connection to %s", ray.get_runtime_context().gcs_address)
         return False
     local = address in ("", "local")
     try:
@@ -258,7 +259,7 @@ def _prepare(ray: Any, todo: list[Article], spec: Spec) -> Iterator[Prepared]:
     log.info("ray: chunking, embedding and finding entities of %d articles on %d actors", len(todo), actors)
     dataset = ray.data.from_items([{"article": pickle.dumps(a)} for a in todo]).map_batches(
         Prepare, batch_size=ARTICLES_PER_CALL, fn_constructor_kwargs={"spec": spec},
-        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors), num_cpus=1)
+        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors, initial_size=actors), num_cpus=1)
     for row in dataset.iter_rows():
         yield pickle.loads(row["prepared"])
 
