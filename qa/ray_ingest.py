@@ -192,6 +192,8 @@ def _import_ray() -> Any:
         import ray.data
     except ImportError as exc:
         raise RayNotInstalled(f"--ray needs Ray Data: pip install 'newsqa[ray]' ({exc})") from None
+    # Ray Data sets its logger to log every dataset's start and end at import; this ingest logs its own steps.
+    logging.getLogger("ray.data").setLevel(logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.WARNING)
     return ray
 
 
