@@ -91,6 +91,14 @@ DESCRIPTIONS: dict[str, Description] = {
         "The same as `ingest` with the int8 ONNX backend, and txtai's `Embeddings.index` of the same texts "
         "(torch fp32, its defaults) for contrast.",
         ".venv/bin/python bench/ingest.py --backends onnx-int8 --json bench/results/ingest-int8.json"),
+    "ray-ingest": Description(
+        "Ingest on Ray against a local ingest",
+        "`newsqa ingest` and `newsqa ingest --ray local` of the same input, each a fresh CLI process into an empty "
+        "index (model load and Ray's start-up included: the wall time a user sees), then both indexes compared "
+        "(articles, chunk ids and texts, largest vector difference). On one machine both use the same cores: no "
+        "speed-up is to be expected, and for a small input Ray's start-up makes it slower.",
+        ".venv/bin/python bench/ray_ingest.py --corpus ../shared/data/realtimeqa/corpus-small.jsonl "
+        "--json bench/results/ray-ingest.json"),
     "load": Description(
         "Load test",
         "A real server on the demo archive (rate limit off, loopback only); concurrent clients alternate "

@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true",
                    help="make the index hold exactly these inputs: articles not in them are removed")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="read, clean, chunk, embed and find entities on a Ray cluster (pip install 'newsqa[ray]'); "
+                        "ADDRESS as HOST:6379, ray://HOST:10001, auto or local; default NEWSQA_RAY_ADDRESS, else "
+                        "Ray's own default. Write it after the paths (or as --ray=ADDRESS)")
 
     p = sub.add_parser("ask", parents=[common, filters], help="answer a question with cited sources")
     p.add_argument("question")
@@ -131,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else getattr(
         logging, settings.log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    for noisy in ("sentence_transformers", "faiss.loader", "httpx", "bm25s"):
+    for noisy in ("sentence_transformers", "faiss.loader", "httpx", "bm25s", "ray"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     try:
         if args.demo:
@@ -186,8 +190,17 @@ def _print_json(data: Any) -> None:
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from qa.engine import ingest
 
-    report = ingest(settings, args.paths, progress=not args.quiet and sys.stderr.isatty() or args.verbose,
-                    replace_all=args.replace)
+    progress = not args.quiet and sys.stderr.isatty() or args.verbose
+    if args.ray is not None:
+        from qa.ray_ingest import RayNotInstalled, RayUnavailable, ingest_on_ray
+
+        try:
+            report = ingest_on_ray(settings, args.paths, args.ray, progress=progress, replace_all=args.replace)
+        except (RayNotInstalled, RayUnavailable) as exc:
+            print(f"newsqa: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    else:
+        report = ingest(settings, args.paths, progress=progress, replace_all=args.replace)
     if args.json:
         _print_json(report.to_dict())
     else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from corpus.article import MAX_CHARS, Article, BadArticle, article_from_record
@@ -50,15 +50,23 @@ def load_batches(paths: Iterable[str | os.PathLike[str]], max_chars: int = MAX_C
                  batch_size: int = 5000, history: LineHistory | None = None) -> Iterator[Loaded]:
     """Like load_articles, `batch_size` records at a time: bounded memory. Without a history boilerplate is
     learnt per batch; with the index's, over the archive (a batch's counts join it when the batch is stored)."""
+    for raws, skipped in batch_raw(read_raw(paths), batch_size):
+        yield articles_from_raw(raws, skipped, max_chars, history)
+
+
+def batch_raw(items: Iterable[RawRecord | Skipped], batch_size: int
+              ) -> Iterator[tuple[list[RawRecord], list[Skipped]]]:
+    """Records in batches of batch_size (skipped inputs ride along with the batch they were met in): the
+    grouping shared by local and Ray ingest so both clean alike."""
     raws: list[RawRecord] = []
     skipped: list[Skipped] = []
-    for item in read_raw(paths):
+    for item in items:
         (skipped if isinstance(item, Skipped) else raws).append(item)
         if len(raws) >= batch_size:
-            yield articles_from_raw(raws, skipped, max_chars, history)
+            yield raws, skipped
             raws, skipped = [], []
     if raws or skipped:
-        yield articles_from_raw(raws, skipped, max_chars, history)
+        yield raws, skipped
 
 
 def load_records(records: Iterable[object], origin: str, max_chars: int = MAX_CHARS,
@@ -72,22 +80,35 @@ def articles_from_raw(raws: list[RawRecord], skipped: list[Skipped], max_chars: 
                       history: LineHistory | None = None) -> Loaded:
     """Clean records into articles; each article carries its raw text's short lines (Article.raw_lines) for the
     index to count."""
-    lines: list[RawLines | None] = []
-    for raw in raws:
-        text = raw.fields.get("text") or raw.fields.get("body") or raw.fields.get("content") if isinstance(
-            raw.fields, dict) else None
-        ok = isinstance(text, str) and len(text) <= max_chars
-        lines.append(raw_lines(_source_of(raw), text) if ok else None)  # type: ignore[arg-type]
-    boilerplate = find_boilerplate((x for x in lines if x is not None), history=history)
+    boilerplate = learn_boilerplate(raws, max_chars, history)
     articles: list[Article] = []
-    for raw, found in zip(raws, lines, strict=True):
-        try:
-            article = article_from_record(raw.fields, raw.origin, id_basis=raw.default_id_basis,
-                                          boilerplate=boilerplate.get(_source_of(raw), frozenset()),
-                                          max_chars=max_chars)
-            articles.append(replace(article, raw_lines=found))
-        except BadArticle as exc:
-            skipped.append(Skipped(raw.origin, str(exc)))
-        except RecursionError:
-            skipped.append(Skipped(raw.origin, "record nested too deeply"))
+    for raw in raws:
+        cleaned = clean_record(raw, boilerplate, max_chars)
+        (articles if isinstance(cleaned, Article) else skipped).append(cleaned)
     return Loaded(articles, skipped)
+
+
+def _raw_lines(raw: RawRecord, max_chars: int) -> RawLines | None:
+    fields = raw.fields if isinstance(raw.fields, dict) else {}
+    text = fields.get("text") or fields.get("body") or fields.get("content")
+    return raw_lines(_source_of(raw), text) if isinstance(text, str) and len(text) <= max_chars else None
+
+
+def learn_boilerplate(raws: Sequence[RawRecord], max_chars: int = MAX_CHARS, history: LineHistory | None = None
+                      ) -> dict[str | None, frozenset[str]]:
+    """Per source, the boilerplate line keys of these records and what history has counted (corpus.boilerplate)."""
+    lines = (_raw_lines(r, max_chars) for r in raws)
+    return find_boilerplate((x for x in lines if x is not None), history=history)
+
+
+def clean_record(raw: RawRecord, boilerplate: Mapping[str | None, frozenset[str]], max_chars: int = MAX_CHARS
+                 ) -> Article | Skipped:
+    """One record as a clean Article (carrying its raw lines for the index to count), or why it was skipped."""
+    try:
+        article = article_from_record(raw.fields, raw.origin, id_basis=raw.default_id_basis,
+                                      boilerplate=boilerplate.get(_source_of(raw), frozenset()), max_chars=max_chars)
+        return replace(article, raw_lines=_raw_lines(raw, max_chars))
+    except BadArticle as exc:
+        return Skipped(raw.origin, str(exc))
+    except RecursionError:
+        return Skipped(raw.origin, "record nested too deeply")

@@ -17,7 +17,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +27,7 @@ import numpy as np
 
 from corpus.article import Article
 from corpus.chunk import Chunk, Chunker, embedding_text
-from corpus.entities import extract_entities
+from corpus.entities import Entity, extract_entities
 from corpus.readers import Skipped
 from index import integrity, lexical, segments, store, vectors
 from index.embed import Embedder, backend_of, hash_key
@@ -76,7 +76,11 @@ class Writer:
                  get_embedder: Callable[[], Embedder], *, progress: bool = False, batch_size: int = 256,
                  for_rebuild: bool = False, with_entities: bool = True,
                  on_progress: Callable[[str, int, int], None] | None = None, backend: str = "torch",
-                 ann_threshold: int = vectors.DEFAULT_ANN_THRESHOLD, nprobe: int = vectors.DEFAULT_NPROBE) -> None:
+                 ann_threshold: int = vectors.DEFAULT_ANN_THRESHOLD, nprobe: int = vectors.DEFAULT_NPROBE,
+                 known_entities: Mapping[str, Sequence[Entity]] | None = None) -> None:
+        # Entities found elsewhere (a Ray ingest finds them on the cluster), by article content hash; read when
+        # each update runs, so the caller may fill it batch by batch. Articles not in it go through spaCy here.
+        self.known_entities: Mapping[str, Sequence[Entity]] = known_entities if known_entities is not None else {}
         self.backend = backend  # "auto" = the index's own (torch for a new index)
         self.ann_threshold = ann_threshold  # past this many chunks the vector index is IVF,SQ8
         self.nprobe = nprobe
@@ -253,18 +257,23 @@ class Writer:
         stop = threading.Event()
         log.info("update: extracting entities and embedding")
         pool = ThreadPoolExecutor(1, thread_name_prefix="entities")
+        known = self.known_entities if self.with_entities else {}
+        digests = [a.content_hash for a in plan.articles]
+        unknown = [a for a, digest in zip(plan.articles, digests, strict=True) if digest not in known]
         try:
-            wanted = self.with_entities and plan.articles
-            pending = pool.submit(_timed_entities, plan.articles, stop) if wanted else None
+            wanted = self.with_entities and unknown
+            pending = pool.submit(_timed_entities, unknown, stop) if wanted else None
             t1 = time.perf_counter()
             self._embed_missing(plan.texts, report)
             report.reused += len(plan.chunks) - report.embedded
             report.seconds["embed"] = time.perf_counter() - t1
             t0 = time.perf_counter()
-            entities, entity_seconds = pending.result() if pending is not None else ([[]] * len(plan.articles), 0.0)
+            found, entity_seconds = pending.result() if pending is not None else ([[]] * len(unknown), 0.0)
         finally:
             stop.set()
             pool.shutdown(wait=True)  # at most one small batch of NER after a failure
+        found_by = dict(zip((a.content_hash for a in unknown), found, strict=True))
+        entities = [list(known[d]) if d in known else found_by[d] for d in digests]
         report.seconds["entities_wait"] = time.perf_counter() - t0  # after the embedding was done
         report.seconds["entities"] = entity_seconds  # the thread's own time, mostly beside the embedding
         return entities

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from corpus.article import Article
 from corpus.chunk import Chunker
+from corpus.entities import Entity
 from corpus.load import load_batches
 from corpus.readers import Skipped
 from index import store
@@ -76,7 +77,8 @@ def embedder_factory(settings: Settings, backend: str | None = None) -> Callable
 
 def writer(settings: Settings, *, progress: bool = False, for_rebuild: bool = False,
            get_embedder: Callable[[], Embedder] | None = None,
-           on_progress: Callable[[str, int, int], None] | None = None) -> Writer:
+           on_progress: Callable[[str, int, int], None] | None = None,
+           known_entities: Mapping[str, Sequence[Entity]] | None = None) -> Writer:
     chunker = Chunker(settings.chunk_tokens, settings.chunk_overlap)
     # A rebuild applies the configured backend; with auto it keeps the index's own.
     backend = resolve_backend(settings)
@@ -84,7 +86,7 @@ def writer(settings: Settings, *, progress: bool = False, for_rebuild: bool = Fa
                   get_embedder or embedder_factory(settings, backend), progress=progress,
                   batch_size=settings.batch_size, for_rebuild=for_rebuild, with_entities=bool(settings.entities),
                   on_progress=on_progress, backend=backend, ann_threshold=settings.ann_threshold,
-                  nprobe=settings.nprobe)
+                  nprobe=settings.nprobe, known_entities=known_entities)
 
 
 def ingest(settings: Settings, paths: Sequence[str | os.PathLike[str]], *, progress: bool = False,

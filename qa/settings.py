@@ -46,6 +46,7 @@ class Settings:
     nprobe: int = 32  # IVF lists scanned per query (more = better recall, slower)
     embed_workers: int = 0  # onnx-int8 ingest: one-thread model sessions run side by side; 0 = one per core
     onnx_queries: int = 1  # a torch-built index embeds queries with the fp32 ONNX export (fast start); 0 = torch
+    ray_address: str = ""  # the Ray cluster `ingest --ray` runs on when no ADDRESS follows the flag; "" = Ray's own
 
     ENV = {
         "index_dir": "NEWSQA_INDEX", "model": "NEWSQA_MODEL", "chunk_tokens": "NEWSQA_CHUNK_TOKENS",
@@ -58,6 +59,7 @@ class Settings:
         "ingest_batch": "NEWSQA_INGEST_BATCH",
         "backend": "NEWSQA_BACKEND", "cache_dir": "NEWSQA_CACHE_DIR", "ann_threshold": "NEWSQA_ANN_THRESHOLD",
         "nprobe": "NEWSQA_NPROBE", "onnx_queries": "NEWSQA_ONNX_QUERIES", "embed_workers": "NEWSQA_EMBED_WORKERS",
+        "ray_address": "NEWSQA_RAY_ADDRESS",
     }
 
     @classmethod
