@@ -76,7 +76,9 @@ class Writer:
                  get_embedder: Callable[[], Embedder], *, progress: bool = False, batch_size: int = 256,
                  for_rebuild: bool = False, with_entities: bool = True,
                  on_progress: Callable[[str, int, int], None] | None = None, backend: str = "torch",
-                 ann_threshold: int = vectors.DEFAULT_ANN_THRESHOLD, nprobe: int = vectors.DEFAULT_NPROBE) -> None:
+                 ann_threshold: int = vectors.DEFAULT_ANN_THRESHOLD, nprobe: int = vectors.DEFAULT_NPROBE,
+                 publish: Callable[[sqlite3.Connection, Changes, Manifest], None] | None = None) -> None:
+        self.publish = publish  # after each commit: copy the generation to another engine (index.milvus)
         self.backend = backend  # "auto" = the index's own (torch for a new index)
         self.ann_threshold = ann_threshold  # past this many chunks the vector index is IVF,SQ8
         self.nprobe = nprobe
@@ -294,6 +296,10 @@ class Writer:
         vectors.remove_stale(self.index_dir, keep={generation, generation - 1})  # readers may hold gen - 1
         lexical.remove_stale_lexical(self.index_dir, keep={generation, generation - 1})
         report.seconds["write"] = time.perf_counter() - t2 - report.seconds["bm25"]
+        if self.publish is not None:
+            t4 = time.perf_counter()
+            self.publish(self.conn, changes, manifest)
+            report.seconds["publish"] = time.perf_counter() - t4
 
     def _write_rows(self, plan: Plan, entities: list[list[Any]], vec_index: Any, dim: int, report: UpdateReport
                     ) -> tuple[Any, Changes]:

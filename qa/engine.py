@@ -16,6 +16,7 @@ from corpus.load import load_batches
 from corpus.readers import Skipped
 from index import store
 from index.embed import Embedder, SentenceTransformerEmbedder, backend_of, model_name
+from index.interface import IndexStore
 from index.manifest import BackendMismatch
 from index.reader import IndexReader
 from index.update import UpdateReport, Writer
@@ -79,11 +80,17 @@ def writer(settings: Settings, *, progress: bool = False, for_rebuild: bool = Fa
     chunker = Chunker(settings.chunk_tokens, settings.chunk_overlap)
     # A rebuild applies the configured backend; with auto it keeps the index's own.
     backend = resolve_backend(settings)
+    publish = None
+    if settings.store == "milvus":
+        from index.milvus import Publisher, connect
+
+        connect(settings.milvus()).close()  # an unreachable NEWSQA_MILVUS_URI fails before any work
+        publish = Publisher(settings.milvus())
     return Writer(settings.index_dir, model_name(settings.model), chunker,
                   get_embedder or embedder_factory(settings, backend), progress=progress,
                   batch_size=settings.batch_size, for_rebuild=for_rebuild, with_entities=bool(settings.entities),
                   on_progress=on_progress, backend=backend, ann_threshold=settings.ann_threshold,
-                  nprobe=settings.nprobe)
+                  nprobe=settings.nprobe, publish=publish)
 
 
 def ingest(settings: Settings, paths: Sequence[str | os.PathLike[str]], *, progress: bool = False,
@@ -109,8 +116,27 @@ def ingest(settings: Settings, paths: Sequence[str | os.PathLike[str]], *, progr
 
     with writer(settings, progress=progress, get_embedder=get_embedder) as w:
         report = w.ingest_batches(timed_batches(), [str(p) for p in paths], replace_all=replace_all)
+    if settings.store == "milvus":
+        from index.milvus import publish_local
+
+        publish_local(settings.milvus(), settings.index_dir)  # Milvus behind the local index (new, or a failed
+        # publish) with nothing new to commit: publish the current generation now
     report.seconds = {"read_clean": read_seconds, **report.seconds}
     return report
+
+
+def open_reader(settings: Settings) -> IndexStore:
+    """The configured engine's reader (NEWSQA_STORE), checked against the configured model."""
+    if settings.store == "milvus":
+        from index.milvus import check_model
+        from index.milvus_reader import MilvusReader
+
+        milvus = MilvusReader(settings.milvus(), bm25_top=settings.milvus_bm25_top)
+        check_model(milvus.manifest, model_name(settings.model), 0, settings.milvus())
+        return milvus
+    reader = IndexReader(settings.index_dir, nprobe=settings.nprobe)
+    reader.manifest.check_model(model_name(settings.model), str(settings.index_dir))
+    return reader
 
 
 def one_thread_numerics() -> None:
@@ -133,7 +159,7 @@ class Engine:
     """An opened index with its model: what answers questions."""
 
     settings: Settings
-    reader: IndexReader
+    reader: IndexStore
     searcher: Searcher
     answerer: Answerer
 
@@ -143,8 +169,7 @@ class Engine:
         (see one_thread_numerics)."""
         ranking = settings.ranking_params()  # a bad NEWSQA_FUSION or NEWSQA_DENSE_WEIGHT fails before the model loads
         one_thread_numerics()
-        reader = IndexReader(settings.index_dir, nprobe=settings.nprobe)
-        reader.manifest.check_model(model_name(settings.model), str(settings.index_dir))
+        reader = open_reader(settings)
         backend = settings.backend if settings.backend != "auto" else reader.manifest.backend
         reader.manifest.check_backend(backend, str(settings.index_dir))
         embedder = (get_embedder or (lambda: _load_query_embedder(settings.model, backend, settings.cache_dir,

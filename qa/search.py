@@ -24,7 +24,8 @@ from typing import Any, Literal
 import numpy as np
 
 from index.embed import Embedder
-from index.reader import EPOCH, UNDATED, ChunkTable, IndexReader
+from index.interface import IndexStore
+from index.reader import EPOCH, UNDATED, ChunkTable
 from qa.ranking import Fusion, RankingParams, commentary_flags
 from qa.timeparse import TimeIntent, parse_time
 
@@ -76,7 +77,7 @@ class Hit:
 
 
 class Searcher:
-    def __init__(self, reader: IndexReader, embedder: Embedder, params: RankingParams | None = None) -> None:
+    def __init__(self, reader: IndexStore, embedder: Embedder, params: RankingParams | None = None) -> None:
         self.reader = reader
         self.embedder = embedder
         self.params = params or RankingParams()
