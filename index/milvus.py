@@ -18,12 +18,13 @@ bm25s's).
 Publishing one generation G, chosen so that a reader never sees half of it:
 1. rows added in G are upserted with gen = G, flushed (readers at G - 1 filter gen <= G - 1: not visible);
 2. the keys of rows G removes are written to <prefix>_gone (readers of G drop them from what they load);
-3. the meta row says G (readers switch here);
-4. the removed rows are deleted, then their <prefix>_gone rows.
+3. the meta row says G (readers switch here; after a rebuild a floor row says rows older than G are not in it);
+4. the next publish deletes the removed rows, then their <prefix>_gone rows (so a query still reading G - 1
+   while G is published finds every row it needs).
 Article rows are keyed "<gen>:<article id>", so a changed article's new version never overwrites the old one
-that readers of G - 1 still read. A publish interrupted anywhere is completed by the next one: leftover gone
-rows are deleted first, and when Milvus's generation is not the local previous one, the whole id sets are
-compared (a full sync) instead of applying the update's changes.
+that readers of G - 1 still read. A publish interrupted anywhere is completed by the next one: gone rows of
+published generations are deleted first, and when Milvus's generation is not the local previous one, the whole
+id sets are compared (a full sync) instead of applying the update's changes.
 """
 
 from __future__ import annotations
@@ -146,13 +147,24 @@ def _schema(client: Any, kind: str, dim: int) -> tuple[Any, Any]:
 KINDS = ("chunks", "articles", "gone", "meta")
 
 
+def read_published(client: Any, config: MilvusConfig, load: bool = False) -> tuple[Manifest, int] | None:
+    """The published generation's manifest and floor (rows of older generations are not part of it), or None
+    when nothing is published yet."""
+    if load:
+        if not client.has_collection(config.name("meta")):
+            return None
+        client.load_collection(config.name("meta"))  # needed after an unclean exit of Milvus Lite
+    rows = {r["key"]: r for r in client.query(config.name("meta"), filter='key in ["manifest", "floor"]',
+                                               output_fields=["key", "value", "gen"])}
+    if "manifest" not in rows:
+        return None
+    return Manifest(**json.loads(rows["manifest"]["value"])), int(rows["floor"]["gen"]) if "floor" in rows else 0
+
+
 def read_meta(client: Any, config: MilvusConfig) -> Manifest | None:
     """The published generation's manifest, or None when nothing is published yet."""
-    if not client.has_collection(config.name("meta")):
-        return None
-    client.load_collection(config.name("meta"))  # needed after an unclean exit of Milvus Lite
-    rows = client.query(config.name("meta"), filter='key == "manifest"', output_fields=["value"])
-    return Manifest(**json.loads(rows[0]["value"])) if rows else None
+    published = read_published(client, config, load=True)
+    return published[0] if published else None
 
 
 def load(client: Any, config: MilvusConfig) -> Manifest:
@@ -221,7 +233,8 @@ class Publisher:
 
     def _publish(self, client: Any, conn: sqlite3.Connection, manifest: Manifest, changes: Any) -> None:
         cfg = self.config
-        remote = read_meta(client, cfg)
+        published = read_published(client, cfg, load=True)
+        remote, floor = published if published else (None, 0)
         if remote is not None:
             check_model(remote, manifest.model, manifest.dim, cfg)
         for kind in KINDS:
@@ -229,8 +242,8 @@ class Publisher:
                 schema, index = _schema(client, kind, manifest.dim)
                 client.create_collection(cfg.name(kind), schema=schema, index_params=index)
             client.load_collection(cfg.name(kind))
-        self._finish_deletes(client)
         gen = manifest.generation
+        self._finish_deletes(client, remote.generation if remote else -1)
         if remote is not None and remote.generation == gen:
             return  # already published
         if remote is not None and changes is not None and remote.generation == gen - 1 and not changes.fresh:
@@ -251,7 +264,7 @@ class Publisher:
             kept: dict[str, str] = {}  # article id -> key of its published row, when that row is current
             rows = list(iterate(client, cfg.name("articles"), "gen >= 0", ["key", "article", "content_hash", "gen"]))
             for r in rows:
-                if r["gen"] <= published and local.get(r["article"]) == r["content_hash"]:
+                if floor <= r["gen"] <= published and local.get(r["article"]) == r["content_hash"]:
                     kept[r["article"]] = r["key"]
             add_articles = sorted(set(local) - set(kept))
             # every other row goes: removed or changed articles, and rows of a publish that did not finish
@@ -268,17 +281,26 @@ class Publisher:
         for batch in _batches(gone, 4096):
             client.upsert(cfg.name("gone"), [{"key": k, "value": "", "gen": gen, "dummy": DUMMY} for k in batch])
         client.flush(cfg.name("gone"))
-        client.upsert(cfg.name("meta"), [{"key": "manifest", "value": json.dumps(
-            {**manifest.to_dict(), "files": {}}), "gen": gen, "dummy": DUMMY}])
+        meta = [{"key": "manifest", "value": json.dumps({**manifest.to_dict(), "files": {}}), "gen": gen,
+                 "dummy": DUMMY}]
+        n_articles, n_chunks = store.counts(conn)
+        if len(add_chunks) == n_chunks and len(add_articles) == n_articles:
+            # everything was written again (a rebuild): older rows are not part of this generation, whether or
+            # not their deletion has finished
+            meta.append({"key": "floor", "value": "", "gen": gen, "dummy": DUMMY})
+        client.upsert(cfg.name("meta"), meta)
         client.flush(cfg.name("meta"))
-        self._finish_deletes(client)
+        # The removed rows stay until the next publish deletes them: a query still reading the previous
+        # generation keeps finding them; readers of this one leave them out (gone rows, floor).
 
-    def _finish_deletes(self, client: Any) -> None:
-        """Delete the rows a published generation removed, then forget them (also after an interrupted publish)."""
+    def _finish_deletes(self, client: Any, published: int) -> None:
+        """Delete the rows published generations removed, then forget them. Gone rows of a publish that did not
+        finish (gen > published) are forgotten without deleting anything: their generation never became visible."""
         cfg = self.config
-        keys = [r["key"] for r in iterate(client, cfg.name("gone"), 'key != ""', ["key"])]
-        if not keys:
+        rows = list(iterate(client, cfg.name("gone"), 'key != ""', ["key", "gen"]))
+        if not rows:
             return
+        keys = [r["key"] for r in rows if r["gen"] <= published]
         chunk_ids = [int(k[2:]) for k in keys if k.startswith("c:")]
         article_keys = [k[2:] for k in keys if k.startswith("a:")]
         for batch in _batches(chunk_ids, 4096):
@@ -287,7 +309,8 @@ class Publisher:
             client.delete(cfg.name("articles"), filter=f"key in {quoted(batch)}")
         client.flush(cfg.name("chunks"))
         client.flush(cfg.name("articles"))
-        for batch in _batches(keys, 1024):
+        every = [r["key"] for r in rows]
+        for batch in _batches(every, 1024):
             client.delete(cfg.name("gone"), filter=f"key in {quoted(batch)}")
         client.flush(cfg.name("gone"))
 

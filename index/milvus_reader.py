@@ -30,7 +30,7 @@ import numpy as np
 from corpus.entities import Entity, name_matches, normalize_name
 from index import lexical
 from index.manifest import IndexNotFound, Manifest
-from index.milvus import MilvusConfig, connect, iterate, load, quoted, read_meta
+from index.milvus import MilvusConfig, connect, iterate, load, quoted, read_published
 from index.reader import ChunkTable
 
 log = logging.getLogger(__name__)
@@ -53,14 +53,27 @@ class MilvusGeneration:
     """One published generation as this reader holds it; replaced whole, never changed in place."""
 
     manifest: Manifest
+    floor: int  # rows of older generations are not part of this one (written again by a rebuild)
     table: ChunkTable
     articles: dict[str, ArticleInfo]
-    gone_keys: frozenset[str]  # article rows this generation removed whose deletion may be in progress
+    gone_keys: frozenset[str]  # article rows this generation removed, deleted by the next publish
+    gone_chunks: frozenset[int]  # ... and chunk rows
     lexical: MilvusLexical = field(init=False)
 
     @property
     def visible(self) -> str:
-        return f"gen <= {self.manifest.generation}"  # rows of a generation being published are not yet visible
+        """Rows of this generation: not those of a generation being published, nor those a rebuild replaced."""
+        return visible(self.manifest.generation, self.floor)
+
+    def chunk_filter(self) -> str:
+        """visible, and not removed by this generation (when few enough to name)."""
+        if self.gone_chunks and len(self.gone_chunks) <= MAX_FILTER_IDS:
+            return f"{self.visible} and id not in {quoted(sorted(self.gone_chunks))}"
+        return self.visible
+
+
+def visible(generation: int, floor: int) -> str:
+    return f"gen >= {floor} and gen <= {generation}"
 
 
 class MilvusLexical:
@@ -147,36 +160,38 @@ class MilvusReader:
 
     def refresh(self) -> bool:
         """Load the published generation if it changed; False when nothing is published."""
-        manifest = read_meta(self.client, self.config)
-        if manifest is None:
+        published = read_published(self.client, self.config)
+        if published is None:
             return False
+        manifest, floor = published
         current = self._current
         if current is not None and manifest.generation == current.manifest.generation:
             return True
         with self._swap:
             current = self._current
             if current is None or manifest.generation != current.manifest.generation:
-                self._current = self._load(manifest)
+                self._current = self._load(manifest, floor)
                 log.info("loaded Milvus generation %d: %d articles, %d chunks", manifest.generation,
                          manifest.articles, manifest.chunks)
         return True
 
-    def _load(self, manifest: Manifest) -> MilvusGeneration:
-        cfg, visible = self.config, f"gen <= {manifest.generation}"
-        gone = {r["key"] for r in iterate(self.client, cfg.name("gone"), visible, ["key"])}
+    def _load(self, manifest: Manifest, floor: int) -> MilvusGeneration:
+        cfg = self.config
+        gone = {r["key"] for r in iterate(self.client, cfg.name("gone"), f"gen <= {manifest.generation}", ["key"])}
+        rows_of = visible(manifest.generation, floor)
         gone_chunks = {int(k[2:]) for k in gone if k.startswith("c:")}
         gone_keys = frozenset(k[2:] for k in gone if k.startswith("a:"))
         articles: dict[str, ArticleInfo] = {}
-        for r in iterate(self.client, cfg.name("articles"), visible, ["key", "article", "title", "date", "source"]):
+        for r in iterate(self.client, cfg.name("articles"), rows_of, ["key", "article", "title", "date", "source"]):
             if r["key"] not in gone_keys:
                 articles[r["article"]] = ArticleInfo(r["key"], _none(r["title"]), _none(r["date"]),
                                                      _none(r["source"]))
         rows = [(int(r["id"]), r["article"], _none(r["date"]), _none(r["source"]))
-                for r in iterate(self.client, cfg.name("chunks"), visible, ["id", "article", "date", "source"])
+                for r in iterate(self.client, cfg.name("chunks"), rows_of, ["id", "article", "date", "source"])
                 if int(r["id"]) not in gone_chunks and r["article"] in articles]
         rows.sort(key=lambda r: r[0])
         table = ChunkTable(rows, {a: info.title for a, info in articles.items()})
-        generation = MilvusGeneration(manifest, table, articles, gone_keys)
+        generation = MilvusGeneration(manifest, floor, table, articles, gone_keys, frozenset(gone_chunks))
         generation.lexical = MilvusLexical(self, generation)
         return generation
 
@@ -188,7 +203,8 @@ class MilvusReader:
         if not terms or not len(generation.table.ids):
             return []
         [hits] = self.client.search(self.config.name(kind), data=[" ".join(terms)], anns_field="sparse",
-                                    limit=self.bm25_top, filter=generation.visible,
+                                    limit=self.bm25_top,
+                                    filter=generation.chunk_filter() if kind == "chunks" else generation.visible,
                                     output_fields=["article", "key"] if kind == "articles" else [],
                                     search_params={"metric_type": "BM25"})
         if kind == "articles":
@@ -223,7 +239,7 @@ class MilvusReader:
         k = min(k, len(allowed))
         if k <= 0:
             return []
-        expr, limit = generation.visible, k
+        expr, limit = generation.chunk_filter(), k
         if mask is not None and len(allowed) <= MAX_FILTER_IDS:
             expr = f"id in {quoted(allowed.tolist())}"
         elif mask is not None:
