@@ -82,9 +82,15 @@ def writer(settings: Settings, *, progress: bool = False, for_rebuild: bool = Fa
     backend = resolve_backend(settings)
     publish = None
     if settings.store == "milvus":
-        from index.milvus import Publisher, connect
+        from index.milvus import Publisher, check_model, connect, read_meta
 
-        connect(settings.milvus()).close()  # an unreachable NEWSQA_MILVUS_URI fails before any work
+        client = connect(settings.milvus())  # an unreachable NEWSQA_MILVUS_URI fails before any work
+        try:
+            remote = read_meta(client, settings.milvus())
+        finally:
+            client.close()
+        if remote is not None:  # and so does a Milvus holding another model's vectors
+            check_model(remote, model_name(settings.model), 0, settings.milvus())
         publish = Publisher(settings.milvus())
     return Writer(settings.index_dir, model_name(settings.model), chunker,
                   get_embedder or embedder_factory(settings, backend), progress=progress,
