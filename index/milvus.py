@@ -85,6 +85,11 @@ def pymilvus() -> Any:
 def connect(config: MilvusConfig) -> Any:
     """A MilvusClient; a clear StoreUnavailable naming NEWSQA_MILVUS_URI when it cannot connect."""
     module = pymilvus()
+    # pymilvus's query iterator warns on every use against Milvus Lite (which cannot allocate timestamps; the
+    # iterator then uses the client's clock, which is what a single writer needs), and Lite's in-process gRPC
+    # server logs the refused call as an error: both say nothing actionable
+    logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
+    logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
     uri = config.uri
     if not uri:
         raise StoreUnavailable("NEWSQA_STORE=milvus needs NEWSQA_MILVUS_URI: a file path (Milvus Lite in this "

@@ -131,17 +131,20 @@ def ingest(settings: Settings, paths: Sequence[str | os.PathLike[str]], *, progr
     return report
 
 
-def open_reader(settings: Settings) -> IndexStore:
-    """The configured engine's reader (NEWSQA_STORE), checked against the configured model."""
+def open_reader(settings: Settings, check: bool = True) -> IndexStore:
+    """The configured engine's reader (NEWSQA_STORE); with check, a ModelMismatch unless it holds vectors of
+    the configured model."""
     if settings.store == "milvus":
         from index.milvus import check_model
         from index.milvus_reader import MilvusReader
 
         milvus = MilvusReader(settings.milvus(), bm25_top=settings.milvus_bm25_top)
-        check_model(milvus.manifest, model_name(settings.model), 0, settings.milvus())
+        if check:
+            check_model(milvus.manifest, model_name(settings.model), 0, settings.milvus())
         return milvus
     reader = IndexReader(settings.index_dir, nprobe=settings.nprobe)
-    reader.manifest.check_model(model_name(settings.model), str(settings.index_dir))
+    if check:
+        reader.manifest.check_model(model_name(settings.model), str(settings.index_dir))
     return reader
 
 

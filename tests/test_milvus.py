@@ -169,3 +169,22 @@ def test_an_empty_milvus_says_how_to_fill_it(tmp_path: Path) -> None:
         Engine.open(_fake(tmp_path))
     with pytest.raises(StoreUnavailable, match="NEWSQA_MILVUS_URI"):
         connect(MilvusConfig(""))
+
+
+def test_cli_reads_stats_and_articles_from_milvus_and_names_an_unreachable_uri(
+        tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from cli.main import main
+
+    settings = _fake(tmp_path)
+    with writer(settings, get_embedder=lambda: fake_embedder) as w:
+        w.ingest(ARTICLES)
+    shutil.rmtree(settings.index_dir)  # the writer's working files: readers do not need them
+    monkeypatch.setenv("NEWSQA_STORE", "milvus")
+    monkeypatch.setenv("NEWSQA_MILVUS_URI", settings.milvus_uri)
+    assert main(["stats", "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["articles"] == len(ARTICLES) and stats["model"] == FakeEmbedder.name
+    assert main(["show", "a3"]) == 0 and "Story number 3" in capsys.readouterr().out
+    monkeypatch.setenv("NEWSQA_MILVUS_URI", f"http://127.0.0.1:{free_port()}")
+    assert main(["stats"]) != 0 and "NEWSQA_MILVUS_URI" in capsys.readouterr().err
