@@ -8,7 +8,7 @@ Milvus engine's writer publishes each generation to Milvus (index.milvus).
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -26,6 +26,7 @@ class LexicalScores(Protocol):
     def full_match_score(self, query: str) -> float: ...
 
 
+@runtime_checkable
 class IndexStore(Protocol):
     """Thread-safe reads of one generation per query (inside `with store.snapshot():`)."""
 

@@ -188,3 +188,14 @@ def test_cli_reads_stats_and_articles_from_milvus_and_names_an_unreachable_uri(
     assert main(["show", "a3"]) == 0 and "Story number 3" in capsys.readouterr().out
     monkeypatch.setenv("NEWSQA_MILVUS_URI", f"http://127.0.0.1:{free_port()}")
     assert main(["stats"]) != 0 and "NEWSQA_MILVUS_URI" in capsys.readouterr().err
+
+
+def test_both_engines_implement_the_store_interface(engine: Engine) -> None:
+    from index.interface import IndexStore
+
+    assert isinstance(engine.reader, IndexStore)
+    table = engine.reader.table
+    assert len(engine.reader.lexical.ids) == len(table.ids) == engine.reader.manifest.chunks
+    scores = engine.reader.lexical.scores("Lumora Halo home hub price")
+    assert scores.shape == table.ids.shape and scores.max() > 0
+    assert engine.reader.article_scores("Lumora Halo").shape == (len(table.article_names),)
