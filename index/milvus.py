@@ -39,6 +39,7 @@ from typing import Any
 
 from index import lexical, store
 from index.manifest import IndexNotFound, Manifest, ModelMismatch
+from index.reader import day_number
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,7 @@ def _schema(client: Any, kind: str, dim: int) -> tuple[Any, Any]:
         return schema, index
     schema.add_field("article", DataType.VARCHAR, max_length=1024)
     schema.add_field("gen", DataType.INT64)
+    schema.add_field("day", DataType.INT64)  # index.reader.day_number of the date: date filters as expressions
     schema.add_field("title", DataType.VARCHAR, max_length=MAX_VARCHAR)
     schema.add_field("date", DataType.VARCHAR, max_length=64)
     schema.add_field("source", DataType.VARCHAR, max_length=1024)
@@ -329,7 +331,8 @@ class Publisher:
         # the documents the embedded engine's chunk BM25 indexes (store.chunk_texts), as cached terms
         terms = lexical.cached_terms([f"{r[6] or ''}\n{r[10]}" for r in rows], store.TermCache(conn))
         return [{"id": int(r[0]), "article": r[1], "ordinal": int(r[2]), "start": int(r[3]), "end": int(r[4]),
-                 "title": _clip(r[6] or ""), "date": r[7] or "", "source": r[8] or "", "url": _clip(r[9] or "", 8192),
+                 "title": _clip(r[6] or ""), "date": r[7] or "", "day": day_number(r[7]), "source": r[8] or "",
+                 "url": _clip(r[9] or "", 8192),
                  "text": _clip(r[10]), "gen": gen, "vector": vector.tolist(), "terms": _clip(" ".join(t))}
                 for r, vector, t in zip(rows, vectors, terms, strict=True)]
 
@@ -345,7 +348,8 @@ class Publisher:
             found = entities.get(r[0], [])
             text = r[6] or ""
             out.append({"key": f"{gen}:{r[0]}", "article": r[0], "gen": gen, "title": _clip(r[1] or ""),
-                        "date": r[2] or "", "source": r[3] or "", "url": _clip(r[4] or "", 8192),
+                        "date": r[2] or "", "day": day_number(r[2]), "source": r[3] or "",
+                        "url": _clip(r[4] or "", 8192),
                         "authors": json.loads(r[5] or "[]"), "content_hash": r[7],
                         "parts": [text[i:i + TEXT_PART] for i in range(0, len(text), TEXT_PART)][:MAX_PARTS] or [""],
                         "entities": [[e.name, e.label, e.mentions] for e in found],

@@ -31,7 +31,7 @@ from corpus.entities import Entity, name_matches, normalize_name
 from index import lexical
 from index.manifest import IndexNotFound, Manifest
 from index.milvus import MilvusConfig, connect, iterate, load, quoted, read_published
-from index.reader import ChunkTable
+from index.reader import UNDATED, ChunkTable
 
 log = logging.getLogger(__name__)
 
@@ -83,20 +83,24 @@ class MilvusLexical:
         self.reader = reader
         self.generation = generation
         self.ids = generation.table.ids
-        self._last: tuple[str, np.ndarray] | None = None
+        self._last: tuple[tuple[str, str | None], np.ndarray] | None = None
 
-    def scores(self, query: str) -> np.ndarray:
+    def scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray:
+        """BM25 score of each chunk (aligned with ids): the top bm25_top among those mask allows (all when the
+        mask allows at most that many and Milvus can name them), 0 for the rest."""
+        where = self.reader._chunk_filter(mask, self.generation)
+        key = (query, where)
         last = self._last
-        if last is not None and last[0] == query:
+        if last is not None and last[0] == key:
             return last[1]
         out = np.zeros(len(self.ids), dtype=np.float32)
-        hits = self.reader._bm25("chunks", query, self.generation)
+        hits = self.reader._bm25("chunks", query, self.generation, where)
         if hits:
             rows = self.reader._rows(np.array([int(c) for c, _ in hits], dtype=np.int64), self.generation)
             scores = np.array([s for _, s in hits], dtype=np.float32)
             out[rows[rows >= 0]] = scores[rows >= 0]
         out.flags.writeable = False
-        self._last = (query, out)
+        self._last = (key, out)
         return out
 
     def full_match_score(self, query: str) -> float:
@@ -197,14 +201,17 @@ class MilvusReader:
 
     # -- scores -----------------------------------------------------------------------------------------------
 
-    def _bm25(self, kind: str, query: str, generation: MilvusGeneration) -> list[tuple[Any, float]]:
-        """(id, BM25 score) of the top documents; Milvus returns BM25 scores as negative distances."""
+    def _bm25(self, kind: str, query: str, generation: MilvusGeneration, where: str | None
+              ) -> list[tuple[Any, float]]:
+        """(id, BM25 score) of the top documents among those `where` selects (None: every visible one); Milvus
+        returns BM25 scores as negative distances."""
         terms = lexical.query_tokens(query)
         if not terms or not len(generation.table.ids):
             return []
+        if where is None:
+            where = generation.chunk_filter() if kind == "chunks" else generation.visible
         [hits] = self.client.search(self.config.name(kind), data=[" ".join(terms)], anns_field="sparse",
-                                    limit=self.bm25_top,
-                                    filter=generation.chunk_filter() if kind == "chunks" else generation.visible,
+                                    limit=self.bm25_top, filter=where,
                                     output_fields=["article", "key"] if kind == "articles" else [],
                                     search_params={"metric_type": "BM25"})
         if kind == "articles":
@@ -213,16 +220,54 @@ class MilvusReader:
                     and generation.articles[h["entity"]["article"]].key == h["entity"]["key"]]
         return [(h["id"], -float(h["distance"])) for h in hits]
 
-    def article_scores(self, query: str) -> np.ndarray:
-        """Article-level BM25 score of each article, aligned with table.article_names (top bm25_top; else 0)."""
+    def article_scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray:
+        """Article-level BM25 score of each article, aligned with table.article_names: the top bm25_top among
+        the articles with a chunk the mask allows, 0 for the rest."""
         generation = self.generation
         table = generation.table
         out = np.zeros(len(table.article_names), dtype=np.float32)
-        for article, score in self._bm25("articles", query, generation):
+        for article, score in self._bm25("articles", query, generation, self._article_filter(mask, generation)):
             position = table.article_position.get(article)
             if position is not None:
                 out[position] = score
         return out
+
+    @staticmethod
+    def _day_range(mask: np.ndarray, table: ChunkTable) -> tuple[int, int] | None:
+        """(first, last day) when the mask allows exactly the dated chunks of a date range (NEWSQA's since/until
+        and as-of filters), else None."""
+        days = table.day[mask]
+        if not len(days) or days.min() == UNDATED:
+            return None
+        lo, hi = int(days.min()), int(days.max())
+        return (lo, hi) if np.array_equal(mask, (table.day >= lo) & (table.day <= hi)) else None
+
+    def _chunk_filter(self, mask: np.ndarray | None, generation: MilvusGeneration) -> str | None:
+        """A Milvus expression selecting exactly the chunks the mask allows, or None when there is none short
+        enough (callers then filter Milvus's answers themselves)."""
+        if mask is None:
+            return generation.chunk_filter()
+        table = generation.table
+        allowed = table.ids[mask]
+        if len(allowed) <= MAX_FILTER_IDS:
+            return f"id in {quoted(allowed.tolist())}" if len(allowed) else "id < 0"
+        days = self._day_range(mask, table)
+        return f"{generation.chunk_filter()} and day >= {days[0]} and day <= {days[1]}" if days else None
+
+    def _article_filter(self, mask: np.ndarray | None, generation: MilvusGeneration) -> str | None:
+        """A Milvus expression selecting the current rows of the articles with a chunk the mask allows (None:
+        every visible article, when no expression is short enough)."""
+        if mask is None:
+            return None
+        table = generation.table
+        days = self._day_range(mask, table)
+        if days is not None:
+            return f"{generation.visible} and day >= {days[0]} and day <= {days[1]}"
+        allowed = np.flatnonzero(table.article_mask(mask))
+        if len(allowed) <= MAX_FILTER_IDS // 4:
+            names = [table.article_names[i] for i in allowed]
+            return f"{generation.visible} and article in {quoted(names)}" if names else "gen < 0"
+        return None
 
     def _rows(self, chunk_ids: np.ndarray, generation: MilvusGeneration | None = None) -> np.ndarray:
         ids = (generation or self.generation).table.ids
@@ -239,11 +284,9 @@ class MilvusReader:
         k = min(k, len(allowed))
         if k <= 0:
             return []
-        expr, limit = generation.chunk_filter(), k
-        if mask is not None and len(allowed) <= MAX_FILTER_IDS:
-            expr = f"id in {quoted(allowed.tolist())}"
-        elif mask is not None:
-            limit = min(MAX_LIMIT, k * 4)
+        expr, limit = self._chunk_filter(mask, generation), k
+        if expr is None:  # a filter Milvus cannot be told: search wider, keep what the mask allows
+            expr, limit = generation.chunk_filter(), min(MAX_LIMIT, k * 4)
         while True:
             [hits] = self.client.search(self.config.name("chunks"), data=[np.asarray(query, np.float32).tolist()],
                                         anns_field="vector", limit=min(MAX_LIMIT, limit + 16), filter=expr,
