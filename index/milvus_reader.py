@@ -5,13 +5,17 @@ published generation the reader holds the chunk table (ids, article, date, sourc
 and time-aware ranking) and article metadata in memory; everything else is a Milvus request.
 
 What differs from the embedded engine (index.reader), and why:
-- BM25 scores are Milvus's for the top NEWSQA_MILVUS_BM25_TOP chunks (and articles) of the query; the rest
-  score 0 (the embedded engine scores every chunk). Terms are the same stemmed ones (see index.milvus); IDF is
-  Milvus's, over the collection's sealed and growing segments.
+- BM25 scores are Milvus's, for the top NEWSQA_MILVUS_BM25_TOP chunks (and articles) among those the caller's
+  mask allows; the rest score 0 (the embedded engine scores every chunk). The article ranking asks for the
+  chunks of its candidate articles only, so those scores are exact whenever the candidates have no more
+  chunks than that. Terms are the same stemmed ones (see index.milvus); document statistics (IDF, average
+  length) are Milvus's.
 - full_match_score (used only with bm25_scale="query") is the query's best BM25 score: Milvus does not expose
   document frequencies.
-- A filtered dense search sends the allowed chunk ids when they are few (<= MAX_FILTER_IDS), else searches
-  more and more of the nearest chunks (up to Milvus's limit, 16,384) and keeps those the filter allows.
+- Filters: a mask that is a date range (since, until, as of) becomes a `day` expression, a small one a list of
+  ids (<= MAX_FILTER_IDS) or articles; any other (a source filter over a large archive) makes the vector search
+  look through more and more of the nearest chunks (up to Milvus's limit, 16,384) and keep those it allows,
+  and BM25 score the top chunks of the whole archive before the mask applies.
 """
 
 from __future__ import annotations
