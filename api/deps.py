@@ -13,10 +13,11 @@ from api.jobs import Jobs
 from api.models import ErrorOut
 from index.embed import ModelUnavailable
 from index.manifest import IndexCorrupt, IndexNotFound, ModelMismatch
+from index.milvus import StoreUnavailable
 from qa.engine import Engine
 from qa.settings import Settings
 
-UNAVAILABLE = (IndexNotFound, IndexCorrupt, ModelMismatch, ModelUnavailable)
+UNAVAILABLE = (IndexNotFound, IndexCorrupt, ModelMismatch, ModelUnavailable, StoreUnavailable)
 
 
 class EngineHolder:

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from index.reader import IndexReader
+from index.interface import IndexStore
 
 # The question each kind of actor invites; other entity kinds (dates, amounts...) make no example.
 QUESTION_OF = {"PERSON": "What did {} say?", "ORG": "What happened with {}?", "GPE": "What happened in {}?"}
@@ -25,7 +25,7 @@ class _Actor:
         return min(self.names, key=lambda n: (-len(n.split()), -self.names[n], n))
 
 
-def overview(reader: IndexReader, examples: int = 3) -> dict[str, Any]:
+def overview(reader: IndexStore, examples: int = 3) -> dict[str, Any]:
     stats = reader.stats()
     sources = [name for name in stats["sources"] if name != "(unknown)"]  # most articles first
     return {"articles": stats["articles"], "sources": len(sources), "top_sources": sources[:3],
@@ -34,7 +34,7 @@ def overview(reader: IndexReader, examples: int = 3) -> dict[str, Any]:
             "examples": example_questions(reader, examples)}
 
 
-def example_questions(reader: IndexReader, n: int = 3) -> list[str]:
+def example_questions(reader: IndexStore, n: int = 3) -> list[str]:
     """Questions about the actors named in most of the newest articles; the same index gives the same ones."""
     table = reader.table
     newest = sorted(range(len(table.article_names)), key=lambda i: (-table.article_day(i), table.article_names[i]))

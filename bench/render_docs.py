@@ -60,6 +60,21 @@ DESCRIPTIONS: dict[str, Description] = {
         "NEWSQA_BACKEND=onnx-int8 newsqa eval --index ../eval/realtimeqa-full-int8 "
         "--corpus ../shared/data/realtimeqa/corpus.jsonl --questions ../shared/data/realtimeqa/questions.jsonl "
         "--as-of-question-date --json bench/results/eval-int8.json"),
+    "eval-milvus": Description(
+        "Retrieval and answers on RealTime QA: the Milvus engine",
+        "The full system of `eval` answering from Milvus Lite in process (NEWSQA_STORE=milvus), the same "
+        "whole-corpus index published to it. Compare with `eval-milvus-embedded`, the embedded engine on the same "
+        "index in the same session. Milvus scores BM25 for the top NEWSQA_MILVUS_BM25_TOP (1,000) chunks and "
+        "articles a question's date allows, with its own document statistics, over the same stemmed terms.",
+        "NEWSQA_STORE=milvus NEWSQA_MILVUS_URI=DIR/milvus.db newsqa eval --index DIR "
+        "--corpus ../shared/data/realtimeqa/corpus.jsonl --questions ../shared/data/realtimeqa/questions.jsonl "
+        "--as-of-question-date --systems full --json bench/results/eval-milvus.json"),
+    "eval-milvus-embedded": Description(
+        "Retrieval and answers on RealTime QA: the embedded engine, beside Milvus",
+        "The full system of `eval` on the embedded engine, run just before `eval-milvus` on the same index.",
+        "newsqa eval --index DIR --corpus ../shared/data/realtimeqa/corpus.jsonl "
+        "--questions ../shared/data/realtimeqa/questions.jsonl --as-of-question-date --systems full "
+        "--json bench/results/eval-milvus-embedded.json"),
     "eval-small-fp32": Description(
         "int8 vs fp32 retrieval on corpus-small: torch fp32",
         "Dense-only and full (chunk-level score fusion) retrieval on corpus-small (1,006 articles, every dev "

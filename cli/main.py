@@ -20,6 +20,7 @@ from cli.train import add_parser as add_train_parser
 from cli.train import cmd_train
 from index.embed import ModelUnavailable
 from index.manifest import IndexCorrupt, IndexNotFound, ModelMismatch
+from index.milvus import StoreUnavailable
 from qa.settings import Settings
 
 EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_INDEX = 0, 1, 2, 3
@@ -141,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.demo:
             settings = _demo_settings(args, settings)
         return COMMANDS[args.command](args, settings)
-    except (IndexNotFound, ModelMismatch, IndexCorrupt, ModelUnavailable) as exc:
+    except (IndexNotFound, ModelMismatch, IndexCorrupt, ModelUnavailable, StoreUnavailable) as exc:
         print(f"newsqa: {exc}", file=sys.stderr)
         return EXIT_INDEX
     except KeyboardInterrupt:
@@ -255,11 +256,12 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
-    from index.reader import IndexReader
+    from qa.engine import open_reader
 
-    article = IndexReader(settings.index_dir).article(args.article_id)
+    article = open_reader(settings, check=False).article(args.article_id)
     if article is None:
-        print(f"newsqa: no article with id '{args.article_id}' in {settings.index_dir}", file=sys.stderr)
+        where = settings.milvus_uri if settings.store == "milvus" else settings.index_dir
+        print(f"newsqa: no article with id '{args.article_id}' in {where}", file=sys.stderr)
         return EXIT_INDEX
     if args.json:
         _print_json(article)
@@ -275,10 +277,10 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
-    from index.reader import IndexReader
+    from qa.engine import open_reader
 
-    stats = IndexReader(settings.index_dir).stats()
-    stats["index_dir"] = str(settings.index_dir)
+    stats = open_reader(settings, check=False).stats()
+    stats["index_dir"] = settings.milvus_uri if settings.store == "milvus" else str(settings.index_dir)
     if args.json:
         _print_json(stats)
         return EXIT_OK

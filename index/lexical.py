@@ -156,8 +156,10 @@ class Lexical:
                 total += self.index.idf(df)
         return total / (1 + segments.K1) if total else 1.0
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of each document (aligned with self.ids); zeros when no query word is known."""
+    def scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray:
+        """BM25 score of each document (aligned with self.ids); zeros when no query word is known. Every
+        document is scored: mask (the documents the caller keeps; another engine may score only those) is
+        not needed here."""
         if not len(self.ids):
             return np.zeros(0, dtype=np.float32)
         last = self._last

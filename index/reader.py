@@ -347,8 +347,9 @@ class IndexReader:
         except RuntimeError:  # an index kind without batch reconstruction: one at a time
             return np.array([self.cosine(query, int(c)) for c in chunk_ids], dtype=np.float32)
 
-    def article_scores(self, query: str) -> np.ndarray:
-        """Article-level BM25 score of each article, aligned with table.article_names."""
+    def article_scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray:
+        """Article-level BM25 score of each article, aligned with table.article_names (every article: the chunk
+        mask of what the caller keeps is not needed here)."""
         generation = self.generation  # one generation for both arrays
         out = np.zeros(len(generation.table.article_names), dtype=np.float32)
         scores = generation.article_lexical.scores(query)

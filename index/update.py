@@ -77,10 +77,12 @@ class Writer:
                  for_rebuild: bool = False, with_entities: bool = True,
                  on_progress: Callable[[str, int, int], None] | None = None, backend: str = "torch",
                  ann_threshold: int = vectors.DEFAULT_ANN_THRESHOLD, nprobe: int = vectors.DEFAULT_NPROBE,
-                 known_entities: Mapping[str, Sequence[Entity]] | None = None) -> None:
+                 known_entities: Mapping[str, Sequence[Entity]] | None = None,
+                 publish: Callable[[sqlite3.Connection, Changes, Manifest], None] | None = None) -> None:
         # Entities found elsewhere (a Ray ingest finds them on the cluster), by article content hash; read when
         # each update runs, so the caller may fill it batch by batch. Articles not in it go through spaCy here.
         self.known_entities: Mapping[str, Sequence[Entity]] = known_entities if known_entities is not None else {}
+        self.publish = publish  # after each commit: copy the generation to another engine (index.milvus)
         self.backend = backend  # "auto" = the index's own (torch for a new index)
         self.ann_threshold = ann_threshold  # past this many chunks the vector index is IVF,SQ8
         self.nprobe = nprobe
@@ -305,6 +307,10 @@ class Writer:
         vectors.remove_stale(self.index_dir, keep=keep)
         lexical.remove_stale_lexical(self.index_dir, keep={generation, generation - 1})
         report.seconds["write"] = time.perf_counter() - t2 - report.seconds["bm25"]
+        if self.publish is not None:
+            t4 = time.perf_counter()
+            self.publish(self.conn, changes, manifest)
+            report.seconds["publish"] = time.perf_counter() - t4
 
     def _write_rows(self, plan: Plan, entities: list[list[Any]], report: UpdateReport) -> Changes:
         """In the open transaction: swap the articles, entities and chunks."""

@@ -17,6 +17,7 @@ from corpus.load import load_batches
 from corpus.readers import Skipped
 from index import store
 from index.embed import Embedder, SentenceTransformerEmbedder, backend_of, model_name
+from index.interface import IndexStore
 from index.manifest import BackendMismatch
 from index.reader import IndexReader
 from index.store import LineHistory
@@ -82,11 +83,23 @@ def writer(settings: Settings, *, progress: bool = False, for_rebuild: bool = Fa
     chunker = Chunker(settings.chunk_tokens, settings.chunk_overlap)
     # A rebuild applies the configured backend; with auto it keeps the index's own.
     backend = resolve_backend(settings)
+    publish = None
+    if settings.store == "milvus":
+        from index.milvus import Publisher, check_model, connect, read_meta
+
+        client = connect(settings.milvus())  # an unreachable NEWSQA_MILVUS_URI fails before any work
+        try:
+            remote = read_meta(client, settings.milvus())
+        finally:
+            client.close()
+        if remote is not None:  # and so does a Milvus holding another model's vectors
+            check_model(remote, model_name(settings.model), 0, settings.milvus())
+        publish = Publisher(settings.milvus())
     return Writer(settings.index_dir, model_name(settings.model), chunker,
                   get_embedder or embedder_factory(settings, backend), progress=progress,
                   batch_size=settings.batch_size, for_rebuild=for_rebuild, with_entities=bool(settings.entities),
                   on_progress=on_progress, backend=backend, ann_threshold=settings.ann_threshold,
-                  nprobe=settings.nprobe, known_entities=known_entities)
+                  nprobe=settings.nprobe, known_entities=known_entities, publish=publish)
 
 
 def ingest(settings: Settings, paths: Sequence[str | os.PathLike[str]], *, progress: bool = False,
@@ -114,8 +127,30 @@ def ingest(settings: Settings, paths: Sequence[str | os.PathLike[str]], *, progr
         # boilerplate is learnt over the archive (its stored line counts), not per batch
         report = w.ingest_batches(timed_batches(LineHistory(w.conn)), [str(p) for p in paths],
                                   replace_all=replace_all)
+    if settings.store == "milvus":
+        from index.milvus import publish_local
+
+        publish_local(settings.milvus(), settings.index_dir)  # Milvus behind the local index (new, or a failed
+        # publish) with nothing new to commit: publish the current generation now
     report.seconds = {"read_clean": read_seconds, **report.seconds}
     return report
+
+
+def open_reader(settings: Settings, check: bool = True) -> IndexStore:
+    """The configured engine's reader (NEWSQA_STORE); with check, a ModelMismatch unless it holds vectors of
+    the configured model."""
+    if settings.store == "milvus":
+        from index.milvus import check_model
+        from index.milvus_reader import MilvusReader
+
+        milvus = MilvusReader(settings.milvus(), bm25_top=settings.milvus_bm25_top)
+        if check:
+            check_model(milvus.manifest, model_name(settings.model), 0, settings.milvus())
+        return milvus
+    reader = IndexReader(settings.index_dir, nprobe=settings.nprobe)
+    if check:
+        reader.manifest.check_model(model_name(settings.model), str(settings.index_dir))
+    return reader
 
 
 def one_thread_numerics() -> None:
@@ -138,7 +173,7 @@ class Engine:
     """An opened index with its model: what answers questions."""
 
     settings: Settings
-    reader: IndexReader
+    reader: IndexStore
     searcher: Searcher
     answerer: Answerer
 
@@ -148,8 +183,7 @@ class Engine:
         (see one_thread_numerics)."""
         ranking = settings.ranking_params()  # a bad NEWSQA_FUSION or NEWSQA_DENSE_WEIGHT fails before the model loads
         one_thread_numerics()
-        reader = IndexReader(settings.index_dir, nprobe=settings.nprobe)
-        reader.manifest.check_model(model_name(settings.model), str(settings.index_dir))
+        reader = open_reader(settings)
         backend = settings.backend if settings.backend != "auto" else reader.manifest.backend
         reader.manifest.check_backend(backend, str(settings.index_dir))
         embedder = (get_embedder or (lambda: _load_query_embedder(settings.model, backend, settings.cache_dir,

@@ -24,7 +24,8 @@ from typing import Any, Literal
 import numpy as np
 
 from index.embed import Embedder
-from index.reader import EPOCH, UNDATED, ChunkTable, IndexReader
+from index.interface import IndexStore
+from index.reader import EPOCH, UNDATED, ChunkTable
 from qa.ranking import Fusion, RankingParams, commentary_flags
 from qa.timeparse import TimeIntent, parse_time
 
@@ -76,7 +77,7 @@ class Hit:
 
 
 class Searcher:
-    def __init__(self, reader: IndexReader, embedder: Embedder, params: RankingParams | None = None) -> None:
+    def __init__(self, reader: IndexStore, embedder: Embedder, params: RankingParams | None = None) -> None:
         self.reader = reader
         self.embedder = embedder
         self.params = params or RankingParams()
@@ -128,7 +129,7 @@ class Searcher:
         if len(ids) < 2:
             return []
         cos = self.reader.cosines(vector, ids)
-        lex = self.reader.lexical.scores(question)
+        lex = self.reader.lexical.scores(question, table.article == article)
         lex = lex[np.searchsorted(table.ids, ids)] if len(lex) else np.zeros(len(ids), dtype=np.float32)
         w = self.params.passage_dense_weight
         fused = w * np.maximum(cos, 0.0) + (1 - w) * lex / (float(lex.max()) or 1.0)
@@ -160,7 +161,7 @@ class Searcher:
         if q.mode in ("hybrid", "dense"):
             dense = self.reader.search(vector, n, mask)
         if q.mode in ("hybrid", "bm25"):
-            scores = self.reader.lexical.scores(q.text)
+            scores = self.reader.lexical.scores(q.text, mask)
             if mask is not None:
                 scores = np.where(mask, scores, 0.0)
             top = np.argpartition(-scores, min(n, len(scores) - 1))[:n] if len(scores) else []
@@ -202,7 +203,7 @@ class Searcher:
         table = self.reader.table
         n = self.params.candidates
         allowed = table.article_mask(mask)
-        bm25_articles = (np.where(allowed, self.reader.article_scores(q.text), 0.0) if q.mode != "dense"
+        bm25_articles = (np.where(allowed, self.reader.article_scores(q.text, mask), 0.0) if q.mode != "dense"
                          else np.zeros(len(allowed), dtype=np.float32))
         top_articles = np.argpartition(-bm25_articles, min(n, len(allowed) - 1))[:n]
         candidates = sorted({int(a) for a in top_articles if bm25_articles[a] > 0})
@@ -220,7 +221,9 @@ class Searcher:
         all_cos = (self.reader.cosines(vector, all_ids) if vector is not None and w > 0
                    else np.zeros(len(all_ids), dtype=np.float32))
         if q.mode != "dense":
-            chunk_bm25 = self.reader.lexical.scores(q.text)
+            wanted = np.zeros(len(table.ids), dtype=bool)
+            wanted[rows] = True  # only the candidates' chunks are read
+            chunk_bm25 = self.reader.lexical.scores(q.text, wanted)
             all_bm25 = chunk_bm25[rows] if len(chunk_bm25) else np.zeros(len(all_ids), dtype=np.float32)
         else:
             all_bm25 = np.zeros(len(all_ids), dtype=np.float32)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from index.embed import BACKENDS, DEFAULT_MODEL
+from index.milvus import MilvusConfig
 from qa.ranking import RankingParams
 
 
@@ -47,6 +48,12 @@ class Settings:
     embed_workers: int = 0  # onnx-int8 ingest: one-thread model sessions run side by side; 0 = one per core
     onnx_queries: int = 1  # a torch-built index embeds queries with the fp32 ONNX export (fast start); 0 = torch
     ray_address: str = ""  # the Ray cluster `ingest --ray` runs on when no ADDRESS follows the flag; "" = Ray's own
+    store: str = "embedded"  # embedded (FAISS + SQLite + BM25 files) | milvus (answers from Milvus alone)
+    milvus_uri: str = ""  # a file path: Milvus Lite in this process; http://host:19530: a Milvus server
+    milvus_token: str | None = field(default=None, repr=False)  # "user:password" or an API key; never printed
+    milvus_prefix: str = "newsqa"  # collection names <prefix>_chunks, ...: several archives in one Milvus
+    milvus_timeout: float = 10.0  # seconds to connect to Milvus before failing with a clear error
+    milvus_bm25_top: int = 1000  # chunks (and articles) Milvus's BM25 scores per query; the rest score 0
 
     ENV = {
         "index_dir": "NEWSQA_INDEX", "model": "NEWSQA_MODEL", "chunk_tokens": "NEWSQA_CHUNK_TOKENS",
@@ -60,6 +67,9 @@ class Settings:
         "backend": "NEWSQA_BACKEND", "cache_dir": "NEWSQA_CACHE_DIR", "ann_threshold": "NEWSQA_ANN_THRESHOLD",
         "nprobe": "NEWSQA_NPROBE", "onnx_queries": "NEWSQA_ONNX_QUERIES", "embed_workers": "NEWSQA_EMBED_WORKERS",
         "ray_address": "NEWSQA_RAY_ADDRESS",
+        "store": "NEWSQA_STORE", "milvus_uri": "NEWSQA_MILVUS_URI", "milvus_token": "NEWSQA_MILVUS_TOKEN",
+        "milvus_prefix": "NEWSQA_MILVUS_PREFIX", "milvus_timeout": "NEWSQA_MILVUS_TIMEOUT",
+        "milvus_bm25_top": "NEWSQA_MILVUS_BM25_TOP",
     }
 
     @classmethod
@@ -86,7 +96,16 @@ class Settings:
         values["index_dir"] = Path(values["index_dir"]).expanduser()
         if values.get("backend", "auto") not in ("auto", *BACKENDS):
             raise ValueError(f"NEWSQA_BACKEND must be auto, torch or onnx-int8, got {values['backend']!r}")
+        if values.get("store", "embedded") not in ("embedded", "milvus"):
+            raise ValueError(f"NEWSQA_STORE must be embedded or milvus, got {values['store']!r}")
+        if values.get("store") == "milvus" and not values.get("milvus_uri"):
+            raise ValueError("NEWSQA_STORE=milvus needs NEWSQA_MILVUS_URI: a file path (Milvus Lite in this "
+                             "process) or http://host:19530 (a Milvus server, or `milvus-lite server`)")
         return cls(**values)
+
+    def milvus(self) -> MilvusConfig:
+        """Where the Milvus engine's collections live."""
+        return MilvusConfig(self.milvus_uri, self.milvus_token or "", self.milvus_prefix, self.milvus_timeout)
 
     def ranking_params(self) -> RankingParams:
         """The ranking parameters these settings choose (RankingParams' defaults for the rest)."""
@@ -98,7 +117,8 @@ class Settings:
 
     def table(self) -> list[tuple[str, str, str]]:
         """(variable, current value, field) rows, for --help texts and the README."""
-        return [(var, "***" if name == "api_key" and self.api_key else str(getattr(self, name)), name)
+        secret = {"api_key", "milvus_token"}
+        return [(var, "***" if name in secret and getattr(self, name) else str(getattr(self, name)), name)
                 for name, var in self.ENV.items()]
 
     @property

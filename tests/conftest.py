@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -59,11 +63,71 @@ def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return settings
 
 
+STORES = ("embedded", "milvus")  # the two engines of the store interface; retrieval and service tests run on both
+
+
+@pytest.fixture(scope="session", params=STORES)
+def store(request: pytest.FixtureRequest) -> str:
+    """The engine answering questions: embedded (FAISS + SQLite + BM25 files) or milvus (Milvus Lite)."""
+    return str(request.param)
+
+
+def on_store(settings: Settings, store: str, uri: str | Path, prefix: str = "newsqa") -> Settings:
+    """settings answering from `store`; for milvus, settings' local index is published to Milvus at uri first."""
+    if store == "embedded":
+        return settings
+    from index.milvus import publish_local
+
+    milvus = replace(settings, store="milvus", milvus_uri=str(uri), milvus_prefix=prefix)
+    publish_local(milvus.milvus(), settings.index_dir)
+    return milvus
+
+
 @pytest.fixture(scope="session")
-def engine(demo_settings: Settings):  # type: ignore[no-untyped-def]
+def store_settings(demo_settings: Settings, store: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The demo index on the engine under test."""
+    return on_store(demo_settings, store, tmp_path_factory.mktemp("milvus-demo") / "milvus.db")
+
+
+@pytest.fixture(scope="session")
+def engine(store_settings: Settings):  # type: ignore[no-untyped-def]
     from qa.engine import Engine
 
-    return Engine.open(demo_settings)
+    return Engine.open(store_settings)
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A `milvus-lite server` process (Milvus Lite over gRPC, as a Milvus server): its URI. Several processes
+    share it; tests keep apart by collection prefix."""
+    from tests.service import free_port
+
+    port = free_port()
+    data = tmp_path_factory.mktemp("milvus-server")
+    log = open(data.parent / f"{data.name}.log", "wb")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "milvus-lite"), "server", "--data-dir", str(data),
+                             "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    uri = f"http://127.0.0.1:{port}"
+    from index.milvus import MilvusConfig, StoreUnavailable, connect
+
+    deadline = time.time() + 60
+    while True:
+        try:
+            connect(MilvusConfig(uri, timeout=2)).close()
+            break
+        except StoreUnavailable as exc:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                output = (data.parent / f"{data.name}.log").read_text()
+                raise RuntimeError(f"milvus-lite server did not start: {output}") from exc
+            time.sleep(0.2)
+    yield uri
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
 
 
 @pytest.fixture(scope="session")

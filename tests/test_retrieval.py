@@ -8,9 +8,7 @@ from dataclasses import replace
 import pytest
 
 from corpus.article import Article
-from corpus.chunk import Chunker
-from index.update import Writer
-from qa.engine import Engine, embedder_factory
+from qa.engine import Engine, writer
 from qa.search import Query, Searcher, _mention_test, _question_names
 from qa.settings import Settings
 from qa.timeparse import parse_time
@@ -45,18 +43,19 @@ ARTICLES = [
 ]
 
 
-def _engine(tmp_path_factory: pytest.TempPathFactory, name: str, articles: list[Article]) -> Engine:
-    """An engine over a fresh index of these articles (real model, BM25, FAISS and SQLite)."""
-    settings = Settings.from_env({}, index_dir=tmp_path_factory.mktemp(name) / "index")
-    with Writer(settings.index_dir, "sentence-transformers/all-MiniLM-L6-v2", Chunker(),
-                embedder_factory(settings)) as writer:
-        writer.ingest(articles)
+def _engine(tmp_path_factory: pytest.TempPathFactory, name: str, articles: list[Article], store: str) -> Engine:
+    """An engine over a fresh index of these articles (real model; real BM25, FAISS and SQLite, or Milvus Lite)."""
+    where = tmp_path_factory.mktemp(name)
+    settings = Settings.from_env({}, index_dir=where / "index", store=store,
+                                 milvus_uri=str(where / "milvus.db") if store == "milvus" else None)
+    with writer(settings) as w:
+        w.ingest(articles)
     return Engine.open(settings)
 
 
 @pytest.fixture(scope="module")
-def small_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return _engine(tmp_path_factory, "retrieval", ARTICLES)
+def small_engine(tmp_path_factory: pytest.TempPathFactory, store: str) -> Engine:
+    return _engine(tmp_path_factory, "retrieval", ARTICLES, store)
 
 
 def _top(engine: Engine, query: Query) -> list[str]:
@@ -138,8 +137,8 @@ LONG = [
 
 
 @pytest.fixture(scope="module")
-def long_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return _engine(tmp_path_factory, "articles", LONG)
+def long_engine(tmp_path_factory: pytest.TempPathFactory, store: str) -> Engine:
+    return _engine(tmp_path_factory, "articles", LONG, store)
 
 
 def test_article_level_ranks_articles_once_each_by_their_best_passage(long_engine: Engine) -> None:
@@ -187,8 +186,8 @@ GENRES = [
 
 
 @pytest.fixture(scope="module")
-def genre_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return _engine(tmp_path_factory, "genres", GENRES)
+def genre_engine(tmp_path_factory: pytest.TempPathFactory, store: str) -> Engine:
+    return _engine(tmp_path_factory, "genres", GENRES, store)
 
 
 DREDGING = "What did the Valdora harbour board decide about dredging?"
@@ -211,12 +210,12 @@ def test_reports_come_before_opinion_and_digests_of_the_same_news(genre_engine: 
     assert _scores(neutral, Query(DREDGING, k=5)) == pytest.approx(plain)
 
 
-def test_a_digest_added_in_a_later_generation_is_discounted_too(tmp_path_factory: pytest.TempPathFactory) -> None:
-    engine = _engine(tmp_path_factory, "genres-later", GENRES[:1])  # the report only
+def test_a_digest_added_in_a_later_generation_is_discounted_too(tmp_path_factory: pytest.TempPathFactory,
+                                                                store: str) -> None:
+    engine = _engine(tmp_path_factory, "genres-later", GENRES[:1], store)  # the report only
     assert set(_scores(engine.searcher, Query(DREDGING, k=5))) == {"story"}  # the first generation's flags are known
-    with Writer(engine.settings.index_dir, "sentence-transformers/all-MiniLM-L6-v2", Chunker(),
-                embedder_factory(engine.settings)) as writer:
-        writer.ingest(GENRES[1:])
+    with writer(engine.settings) as w:  # with Milvus: published as an update of the first generation
+        w.ingest(GENRES[1:])
     plain = _scores(engine.searcher, Query(DREDGING, k=5, prefer_reports=False))
     hits = _scores(engine.searcher, Query(DREDGING, k=5))
     assert hits["digest"] == pytest.approx(engine.searcher.params.commentary_prior * plain["digest"])

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def client(demo_settings: Settings):  # type: ignore[no-untyped-def]
-    with TestClient(server.create_app(demo_settings)) as test_client:
+def client(store_settings: Settings):  # type: ignore[no-untyped-def]
+    """The app on the demo index, on each engine (conftest.store)."""
+    with TestClient(server.create_app(store_settings)) as test_client:
         yield test_client
 
 
@@ -133,10 +135,10 @@ def test_favicon_is_served_and_linked(client: TestClient) -> None:
     assert 'href="/favicon.ico"' in client.get("/docs").text and 'href="/favicon.ico"' in client.get("/redoc").text
 
 
-def test_ask_reads_newsqa_top_k_passages_unless_the_request_says_k(demo_settings: Settings,
+def test_ask_reads_newsqa_top_k_passages_unless_the_request_says_k(store_settings: Settings,
                                                                     client: TestClient) -> None:
     question = {"question": "Who won the chess tournament held in Brindlemouth this spring?"}
-    top_1 = Settings.from_env({"NEWSQA_TOP_K": "1"}, index_dir=demo_settings.index_dir)
+    top_1 = replace(store_settings, top_k=1)  # NEWSQA_TOP_K=1
     with TestClient(server.create_app(top_1)) as one:
         by_setting = one.post("/api/ask", json=question).json()
         by_request = one.post("/api/ask", json={**question, "k": 5}).json()

@@ -7,11 +7,13 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from qa.settings import Settings
+from tests.conftest import on_store
 from tests.service import Server
 
 KEY = "test-key-5f1c"
@@ -25,10 +27,17 @@ NEW_ARTICLE = {
 
 
 @pytest.fixture(scope="module")
-def server(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(demo_settings: Settings, store: str, tmp_path_factory: pytest.TempPathFactory,
+           request: pytest.FixtureRequest) -> Iterator[Server]:
+    """A server process on a copy of the demo index; on Milvus, one answering from a `milvus-lite server`."""
     index = tmp_path_factory.mktemp("service") / "index"
     shutil.copytree(demo_settings.index_dir, index)  # this module writes to its index
-    srv = Server(index, api_key=KEY)
+    env = {}
+    if store == "milvus":
+        uri = request.getfixturevalue("milvus_server")
+        on_store(replace(demo_settings, index_dir=index), store, uri, prefix="service")
+        env = {"NEWSQA_STORE": "milvus", "NEWSQA_MILVUS_URI": uri, "NEWSQA_MILVUS_PREFIX": "service"}
+    srv = Server(index, api_key=KEY, env=env)
     yield srv
     srv.stop()
 
