@@ -46,6 +46,11 @@ class Settings:
     nprobe: int = 32  # IVF lists scanned per query (more = better recall, slower)
     embed_workers: int = 0  # onnx-int8 ingest: one-thread model sessions run side by side; 0 = one per core
     onnx_queries: int = 1  # a torch-built index embeds queries with the fp32 ONNX export (fast start); 0 = torch
+    feed_timeout: float = 20.0  # seconds a feed or page request may take, redirects and body included
+    feed_max_bytes: int = 10_000_000  # larger feeds and pages are refused (read as a stream, never whole)
+    watch: str = ""  # comma-separated folders `newsqa serve` watches: files created or changed there are ingested
+    watch_settle: float = 1.0  # seconds a watched file must stay unchanged before it is ingested (no half files)
+    watch_remove_deleted: int = 0  # 1: the articles of a file deleted from a watched folder are removed too
 
     ENV = {
         "index_dir": "NEWSQA_INDEX", "model": "NEWSQA_MODEL", "chunk_tokens": "NEWSQA_CHUNK_TOKENS",
@@ -58,6 +63,8 @@ class Settings:
         "ingest_batch": "NEWSQA_INGEST_BATCH",
         "backend": "NEWSQA_BACKEND", "cache_dir": "NEWSQA_CACHE_DIR", "ann_threshold": "NEWSQA_ANN_THRESHOLD",
         "nprobe": "NEWSQA_NPROBE", "onnx_queries": "NEWSQA_ONNX_QUERIES", "embed_workers": "NEWSQA_EMBED_WORKERS",
+        "feed_timeout": "NEWSQA_FEED_TIMEOUT", "feed_max_bytes": "NEWSQA_FEED_MAX_BYTES", "watch": "NEWSQA_WATCH",
+        "watch_settle": "NEWSQA_WATCH_SETTLE", "watch_remove_deleted": "NEWSQA_WATCH_REMOVE_DELETED",
     }
 
     @classmethod
@@ -98,6 +105,10 @@ class Settings:
         """(variable, current value, field) rows, for --help texts and the README."""
         return [(var, "***" if name == "api_key" and self.api_key else str(getattr(self, name)), name)
                 for name, var in self.ENV.items()]
+
+    @property
+    def watch_dirs(self) -> list[Path]:
+        return [Path(d.strip()).expanduser() for d in self.watch.split(",") if d.strip()]
 
     @property
     def cors_allow_list(self) -> list[str]:

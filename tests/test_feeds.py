@@ -1,0 +1,147 @@
+"""Feeds end to end against a real HTTP server on loopback (tests/feedsite.py): RSS 2.0 and Atom, article pages,
+conditional requests, changed items, and a feed for each fault; real SQLite, FAISS and BM25 (a fake embedder keeps
+the plumbing fast; one test runs the real model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index import feeds, store
+from index.reader import IndexReader
+from qa.feeds import poll
+from qa.settings import Settings
+from tests.conftest import FakeEmbedder
+from tests.feedsite import Route, Site, atom, rss
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _paragraphs(topic: str, n: int = 3) -> list[str]:
+    return [f"{topic} Paragraph {j}: the harbour board of Saltmere met on Monday and heard from dock workers, "
+            f"ferry captains and the mayor about the plans for the northern pier and its new cranes." for j in range(n)]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.from_env({"NEWSQA_ENTITIES": "0", "NEWSQA_FEED_TIMEOUT": "2", "NEWSQA_FEED_MAX_BYTES": "1000000"},
+                             index_dir=tmp_path / "index", model=FakeEmbedder.name)
+
+
+@pytest.fixture
+def site() -> Site:
+    with Site() as s:
+        yield s
+
+
+def _add(settings: Settings, url: str, source: str | None = None) -> int:
+    conn = store.connect(_mkdir(settings.index_dir))
+    try:
+        return int(feeds.add_feed(conn, url, 900, source)["id"])
+    finally:
+        conn.close()
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _feed(settings: Settings, feed_id: int) -> dict:  # type: ignore[type-arg]
+    conn = store.connect(settings.index_dir, readonly=True)
+    try:
+        found = feeds.get_feed(conn, feed_id)
+        assert found is not None
+        return found
+    finally:
+        conn.close()
+
+
+def _article_ids(settings: Settings) -> set[str]:
+    reader = IndexReader(settings.index_dir)
+    assert reader.manifest.articles == len(store.article_hashes(reader.conn))
+    return set(store.article_hashes(reader.conn))
+
+
+def _rss_site(site: Site, n: int, prefix: str = "r") -> list[dict[str, str]]:
+    items = []
+    for i in range(n):
+        url = site.page(f"/news/{prefix}{i}.html", f"Saltmere harbour story number {i} of the week",
+                        _paragraphs(f"Story {prefix}{i} about crane {i * 7 + 3}."))
+        items.append({"guid": f"urn:{prefix}:{i}", "link": url, "title": f"Harbour story {i}",
+                      "description": f"Summary of story {i}.", "date": "Tue, 01 Dec 2026 08:00:00 GMT"})
+    return items
+
+
+def test_rss_and_atom_items_become_articles_unchanged_feeds_cost_one_304(settings: Settings, site: Site,
+                                                                          fake_embedder: FakeEmbedder) -> None:
+    items = _rss_site(site, 3)
+    site.routes["/rss.xml"] = Route(rss("Harbour Gazette", items), content_type="application/rss+xml",
+                                    conditional=True)
+    page = site.page("/atom/1.html", "Ferry captains strike over the new timetable in Saltmere",
+                     _paragraphs("The ferry captains of Saltmere walked out at dawn."))
+    site.routes["/atom.xml"] = Route(atom("Ferry News", [{"id": "tag:ferry,2026:1", "link": page,
+                                                          "title": "Captains strike", "summary": "They walked out."}]),
+                                     content_type="application/atom+xml", conditional=True)
+    rss_id, atom_id = _add(settings, site.url + "/rss.xml", "gazette.example"), _add(settings, site.url + "/atom.xml")
+
+    report = poll(settings, get_embedder=lambda: fake_embedder)
+    assert report.to_dict()["new"] == 4 and report.to_dict()["errors"] == 0, report.to_dict()
+    assert len(_article_ids(settings)) == 4
+    reader = IndexReader(settings.index_dir)
+    article = store.get_article(reader.conn, next(a for a in _article_ids(settings)
+                                                  if store.get_article(reader.conn, a)["url"] == page))
+    assert article["title"] == "Ferry captains strike over the new timetable in Saltmere"
+    assert "walked out at dawn" in article["text"] and "Copyright" not in article["text"]
+    assert article["date"] == "2026-12-01" and article["source"] == "Harbour Gazette"  # from the page
+    gazette = [store.get_article(reader.conn, a) for a in _article_ids(settings)]
+    assert sum(a["source"] == "gazette.example" for a in gazette) == 3  # the feed's --source wins
+    state = _feed(settings, rss_id)
+    assert state["items_seen"] == 3 and state["etag"] and state["last_success"] and state["last_error"] is None
+
+    # unchanged: one conditional request each, answered 304, nothing fetched or ingested
+    hits = sum(site.hits.values())
+    texts = fake_embedder.texts
+    generation = IndexReader(settings.index_dir).manifest.generation
+    report = poll(settings, get_embedder=lambda: fake_embedder)
+    assert [f.status for f in report.feeds] == ["not_modified", "not_modified"]
+    assert sum(site.hits.values()) - hits == 2 and site.not_modified["/rss.xml"] == 1
+    assert fake_embedder.texts == texts and IndexReader(settings.index_dir).manifest.generation == generation
+
+    # the feed changes: one new item, one changed item (same GUID, new content); the others cost nothing
+    more = _rss_site(site, 4)
+    more[1]["description"] = "Corrected summary of story 1."
+    site.page("/news/r1.html", "Saltmere harbour story number 1 of the week",
+              _paragraphs("Story r1 now says the crane count was corrected to 12."))
+    site.routes["/rss.xml"] = Route(rss("Harbour Gazette", more), content_type="application/rss+xml",
+                                    conditional=True)
+    page_hits = site.hits["/news/r0.html"]
+    report = poll(settings, [rss_id], get_embedder=lambda: fake_embedder)
+    result = report.feeds[0]
+    assert (len(result.new), len(result.updated), result.unchanged) == (1, 1, 2), result.to_dict()
+    assert site.hits["/news/r0.html"] == page_hits  # an unchanged item's page is not fetched again
+    assert len(_article_ids(settings)) == 5
+    corrected = [a for a in (store.get_article(IndexReader(settings.index_dir).conn, i) for i in
+                             _article_ids(settings)) if "corrected to 12" in a["text"]]
+    assert len(corrected) == 1
+    assert _feed(settings, atom_id)["items_seen"] == 1
+
+
+def test_new_items_are_answerable_with_citations(settings: Settings, site: Site, fake_embedder: FakeEmbedder
+                                                 ) -> None:
+    from qa.engine import Engine
+    from qa.search import Query
+
+    url = site.page("/news/lighthouse.html", "Keeper of the Tallow lighthouse retires after forty years",
+                    ["Maren Oduya, keeper of the Tallow lighthouse, retired on Friday after forty years of service.",
+                     "The lighthouse will be run automatically from January, the coastal authority said.",
+                     "Oduya said she would miss the storms most of all, and the ferry crews who waved each morning."])
+    site.routes["/rss.xml"] = Route(rss("Coast", [{"guid": "lh-1", "link": url, "title": "Keeper retires"}]),
+                                    content_type="application/rss+xml")
+    _add(settings, site.url + "/rss.xml")
+    assert poll(settings, get_embedder=lambda: fake_embedder).to_dict()["new"] == 1
+    engine = Engine.open(settings, get_embedder=lambda: fake_embedder)
+    answer = engine.answerer.answer(Query("Who was the keeper of the Tallow lighthouse?", k=3))
+    assert answer.citations and answer.citations[0].url == url
+    assert "Maren Oduya" in answer.answer
