@@ -63,8 +63,9 @@ class Site:
                 for k, v in headers.items():
                     self.send_header(k, v)
                 try:
-                    if route.stream is not None:
-                        self.send_header("Content-Length", headers.get("X-Length", "0"))
+                    if route.stream is not None:  # no length: the body ends when the connection closes
+                        self.send_header("Connection", "close")
+                        self.close_connection = True
                         self.end_headers()
                         for part in route.stream():  # type: ignore[attr-defined]
                             self.wfile.write(part)
@@ -104,9 +105,9 @@ def rss(title: str, items: list[dict[str, str]]) -> bytes:
     """An RSS 2.0 document; item keys: guid, link, title, description, date (RFC 822)."""
     parts = []
     for item in items:
-        fields = "".join(f"<{tag}>{escape(item[key])}</{tag}>" for key, tag in
-                         (("guid", "guid"), ("link", "link"), ("title", "title"), ("description", "description"),
-                          ("date", "pubDate")) if key in item)
+        fields = "".join(f"<{tag}>{escape(item[key])}</{tag.split()[0]}>" for key, tag in
+                         (("guid", 'guid isPermaLink="false"'), ("link", "link"), ("title", "title"),
+                          ("description", "description"), ("date", "pubDate")) if key in item)
         parts.append(f"<item>{fields}</item>")
     return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{escape(title)}</title>'
             f"<link>http://example.invalid/</link><description>test</description>{''.join(parts)}</channel></rss>"

@@ -4,6 +4,7 @@ the plumbing fast; one test runs the real model)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,63 @@ def test_new_items_are_answerable_with_citations(settings: Settings, site: Site,
     answer = engine.answerer.answer(Query("Who was the keeper of the Tallow lighthouse?", k=3))
     assert answer.citations and answer.citations[0].url == url
     assert "Maren Oduya" in answer.answer
+
+
+def test_each_fault_is_recorded_on_its_feed_and_the_others_go_on(settings: Settings, site: Site,
+                                                                 fake_embedder: FakeEmbedder) -> None:
+    site.routes["/good.xml"] = Route(rss("Good", _rss_site(site, 2, "g")), content_type="application/rss+xml")
+    site.routes["/slow.xml"] = Route(rss("Slow", []), delay=4)  # NEWSQA_FEED_TIMEOUT is 2 s here
+    site.routes["/gone.xml"] = Route(b"gone", 404, "text/plain")
+    site.routes["/broken.xml"] = Route(b"oops", 500, "text/plain")
+    site.routes["/loop-a"] = Route(status=302, headers={"Location": "/loop-b"})
+    site.routes["/loop-b"] = Route(status=302, headers={"Location": "/loop-a"})
+    site.routes["/malformed.xml"] = Route(b"<?xml version='1.0'?><rss version='2.0'><channel><item><title>Half",
+                                          content_type="application/rss+xml")
+    site.routes["/downgrade.xml"] = Route(status=301, headers={"Location": site.url.replace("http:", "ftp:") + "/x"})
+    big = 50 * 1024 * 1024
+    site.routes["/huge.html"] = Route(stream=lambda: (b"<p>" + b"x" * (1024 * 1024 - 3) for _ in range(big // 2**20)))
+    site.routes["/report.pdf"] = Route(b"%PDF-1.4 ...", content_type="application/pdf")
+    odd = [{"guid": "odd-huge", "link": site.url + "/huge.html", "title": "Huge page story",
+            "description": "The dredging of the northern channel will start in March, the port said."},
+           {"guid": "odd-pdf", "link": site.url + "/report.pdf", "title": "Annual port report",
+            "description": "The port handled a record 4.2 million tonnes of cargo last year."},
+           {"guid": "odd-nolink", "title": "Pier closed",
+            "description": "The old pier is closed to walkers until the storm damage is repaired."}]
+    site.routes["/odd.xml"] = Route(rss("Odd", odd), content_type="application/rss+xml")
+    names = ["good.xml", "slow.xml", "gone.xml", "broken.xml", "loop-a", "malformed.xml", "downgrade.xml", "odd.xml"]
+    ids = {name: _add(settings, f"{site.url}/{name}") for name in names}
+
+    started = time.monotonic()
+    report = {f.url.rsplit("/", 1)[1]: f for f in poll(settings, get_embedder=lambda: fake_embedder).feeds}
+    assert time.monotonic() - started < 60
+    assert (report["good.xml"].status, len(report["good.xml"].new)) == ("ok", 2)
+    expected = {"slow.xml": "timed out", "gone.xml": "HTTP 404", "broken.xml": "HTTP 500",
+                "loop-a": "redirect loop", "malformed.xml": "malformed XML", "downgrade.xml": "another scheme"}
+    for name, reason in expected.items():
+        state = _feed(settings, ids[name])
+        assert report[name].status == "error" and reason in (report[name].error or ""), (name, report[name])
+        assert reason in state["last_error"] and state["last_error_at"] and state["failures"] == 1, state
+        assert state["next_poll"] > state["last_error_at"] and state["last_success"] is None
+    # the odd items are ingested from the feed's own text, each with a note saying why
+    odd_report = report["odd.xml"]
+    assert odd_report.status == "ok" and len(odd_report.new) == 3, odd_report.to_dict()
+    notes = " ".join(odd_report.notes)
+    assert "over the limit" in notes and "application/pdf, not HTML" in notes and "no link" in notes
+    assert "feed's own text was ingested" in notes
+    odd_state = _feed(settings, ids["odd.xml"])
+    assert odd_state["last_success"] and "application/pdf" in odd_state["last_error"]
+    texts = " ".join(a["text"] for a in (store.get_article(IndexReader(settings.index_dir).conn, i)
+                                         for i in _article_ids(settings)))
+    assert "dredging of the northern channel" in texts and "4.2 million tonnes" in texts and "old pier" in texts
+
+    # retried later with a backoff that grows, capped
+    assert feeds.backoff(900, 1) == 1800 and feeds.backoff(900, 30) == feeds.MAX_BACKOFF
+    conn = store.connect(settings.index_dir)
+    assert set(feeds.due_feeds(conn)) == set()  # nothing is due right after a poll
+    conn.close()
+    poll(settings, [ids["gone.xml"]], get_embedder=lambda: fake_embedder)
+    assert _feed(settings, ids["gone.xml"])["failures"] == 2
+    site.routes["/gone.xml"] = Route(rss("Back", []), content_type="application/rss+xml")
+    poll(settings, [ids["gone.xml"]], get_embedder=lambda: fake_embedder)
+    back = _feed(settings, ids["gone.xml"])
+    assert back["failures"] == 0 and back["last_success"] and "HTTP 404" in back["last_error"]  # history kept
