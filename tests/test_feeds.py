@@ -4,11 +4,14 @@ the plumbing fast; one test runs the real model)."""
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from index import feeds, store
 from index.reader import IndexReader
 from qa.feeds import poll
@@ -206,3 +209,91 @@ def test_each_fault_is_recorded_on_its_feed_and_the_others_go_on(settings: Setti
     poll(settings, [ids["gone.xml"]], get_embedder=lambda: fake_embedder)
     back = _feed(settings, ids["gone.xml"])
     assert back["failures"] == 0 and back["last_success"] and "HTTP 404" in back["last_error"]  # history kept
+
+
+def test_cli_feeds_add_list_poll_remove_and_stats(tmp_path: Path, site: Site, capsys: pytest.CaptureFixture[str]
+                                                  ) -> None:
+    """The real command with the real model: an added feed's items become answerable with citations."""
+    url = site.page("/news/lighthouse.html", "Keeper of the Tallow lighthouse retires after forty years",
+                    ["Maren Oduya, keeper of the Tallow lighthouse, retired on Friday after forty years of service.",
+                     "The lighthouse will be run automatically from January, the coastal authority said.",
+                     "Oduya said she would miss the storms most of all, and the ferry crews who waved each morning."])
+    site.routes["/rss.xml"] = Route(rss("Coast", [{"guid": "lh-1", "link": url, "title": "Keeper retires"}]),
+                                    content_type="application/rss+xml", conditional=True)
+    index = ["--index", str(tmp_path / "index"), "-q"]
+    assert main(["feeds", "add", site.url + "/rss.xml", "--every", "30m", "--source", "coast.example", *index]) == 0
+    assert "feed 1:" in capsys.readouterr().out
+    assert main(["feeds", "add", site.url + "/rss.xml", *index]) == 2  # already subscribed
+    assert main(["feeds", "add", "ftp://example.org/feed", *index]) == 2
+    assert "only absolute http and https" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["feeds", "add", site.url + "/x.xml", "--every", "5s", *index])  # too often
+    capsys.readouterr()
+
+    assert main(["feeds", "poll", "--json", *index]) == 0
+    polled = json.loads(capsys.readouterr().out)
+    assert (polled["new"], polled["errors"]) == (1, 0)
+    assert main(["ask", "Who was the keeper of the Tallow lighthouse?", "--json", *index]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert "Maren Oduya" in answer["answer"] and answer["citations"][0]["url"] == url
+    assert answer["citations"][0]["source"] == "coast.example"
+    assert main(["feeds", "poll", "1", *index]) == 0
+    assert "not modified" in capsys.readouterr().out
+
+    assert main(["feeds", "list", "--json", *index]) == 0
+    (feed,) = json.loads(capsys.readouterr().out)
+    assert set(feed) >= {"id", "url", "source", "every_seconds", "etag", "last_modified", "last_success", "last_error",
+                         "last_error_at", "next_poll", "failures", "items_seen"}
+    assert (feed["every_seconds"], feed["items_seen"], feed["source"]) == (1800, 1, "coast.example")
+    assert main(["feeds", "list", *index]) == 0
+    assert "every 30m" in capsys.readouterr().out
+    assert main(["stats", *index]) == 0
+    assert "1 items seen" in capsys.readouterr().out
+    assert main(["stats", "--json", *index]) == 0
+    assert json.loads(capsys.readouterr().out)["feeds"][0]["url"] == site.url + "/rss.xml"
+    assert main(["feeds", "poll", "7", *index]) == 1
+    assert main(["feeds", "remove", "1", *index]) == 0
+    assert main(["feeds", "remove", "1", *index]) == 1
+    capsys.readouterr()
+    assert main(["feeds", "list", "--json", *index]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_a_watched_file_written_in_two_halves_is_ingested_once_whole(settings: Settings, tmp_path: Path,
+                                                                     fake_embedder: FakeEmbedder) -> None:
+    from qa.watch import Watcher
+
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    watcher = Watcher(settings, [folder], remove_deleted=True, get_embedder=lambda: fake_embedder, settle=1.0)
+    lines: list[str] = []
+    thread = threading.Thread(target=watcher.run, args=(lines.append,), daemon=True)
+    thread.start()
+    try:
+        assert watcher.ready.wait(60)
+        path = folder / "ferry-strike.txt"
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write("Ferry crews strike in Saltmere\nThe ferry crews of Saltmere stopped work on Monday morning. ")
+            handle.flush()
+            time.sleep(0.6)  # less than the settle time: the half file must not be ingested
+            handle.write("Their union said the strike would last until the harbour board meets on Friday.\n")
+        deadline = time.monotonic() + 30
+        while not any("ferry-strike.txt" in line for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.5)  # would a second ingest follow?
+        ingests = [line for line in lines if "ferry-strike.txt" in line]
+        assert len(ingests) == 1 and "1 new" in ingests[0], lines
+        conn = store.connect(settings.index_dir, readonly=True)
+        (text,) = [r[0] for r in conn.execute("SELECT text FROM articles")]
+        assert "stopped work on Monday" in text and "meets on Friday" in text
+        conn.close()
+
+        path.unlink()
+        deadline = time.monotonic() + 30
+        while not any("removed" in line for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert any("1 articles removed" in line for line in lines), lines
+        assert _article_ids(settings) == set()
+    finally:
+        watcher.stop.set()
+        thread.join(30)
