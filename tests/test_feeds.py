@@ -5,6 +5,10 @@ the plumbing fast; one test runs the real model)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -211,6 +215,7 @@ def test_each_fault_is_recorded_on_its_feed_and_the_others_go_on(settings: Setti
     assert back["failures"] == 0 and back["last_success"] and "HTTP 404" in back["last_error"]  # history kept
 
 
+@pytest.mark.slow
 def test_cli_feeds_add_list_poll_remove_and_stats(tmp_path: Path, site: Site, capsys: pytest.CaptureFixture[str]
                                                   ) -> None:
     """The real command with the real model: an added feed's items become answerable with citations."""
@@ -297,3 +302,86 @@ def test_a_watched_file_written_in_two_halves_is_ingested_once_whole(settings: S
     finally:
         watcher.stop.set()
         thread.join(30)
+
+
+def _snapshot(index_dir: Path) -> dict[str, str]:
+    """The index as readers see it, checked whole: articles, chunks, vectors and BM25 agree."""
+    reader = IndexReader(index_dir)  # verifies the checksums of the generation's files
+    hashes = store.article_hashes(reader.conn)
+    n_chunks = reader.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    assert reader.manifest.chunks == n_chunks == reader._vectors.ntotal == len(reader.lexical.ids)
+    assert reader.manifest.articles == len(hashes)
+    return hashes
+
+
+def _count(index_dir: Path, sql: str) -> int:
+    try:
+        conn = store.connect(index_dir, readonly=True)
+    except Exception:  # noqa: BLE001 - not created yet
+        return 0
+    try:
+        return int(conn.execute(sql).fetchone()[0])
+    except Exception:  # noqa: BLE001
+        return 0
+    finally:
+        conn.close()
+
+
+@pytest.mark.slow
+def test_a_poll_killed_midway_loses_nothing_and_ingests_nothing_twice(tmp_path: Path, site: Site) -> None:
+    items = _rss_site(site, 60, "k")
+    for path, route in site.routes.items():
+        if path.startswith("/news/"):
+            route.delay = 0.03  # pages take a moment, so that kills land while items are fetched and stored
+    site.routes["/rss.xml"] = Route(rss("Kill", items), content_type="application/rss+xml", conditional=True)
+    index = tmp_path / "index"
+    env = {**os.environ, "NEWSQA_INDEX": str(index), "NEWSQA_ENTITIES": "0", "NEWSQA_LOG_LEVEL": "WARNING"}
+    assert main(["feeds", "add", site.url + "/rss.xml", "--index", str(index), "-q"]) == 0
+
+    def run() -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "cli", "feeds", "poll"], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    kills = 0
+    for wanted in (20, 40):  # killed after one batch is stored, then after the next
+        proc = run()
+        deadline = time.monotonic() + 300
+        while _count(index, "SELECT COUNT(*) FROM articles") < wanted and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(0.3)  # somewhere inside the following batch: fetching, embedding or committing
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        kills += proc.returncode == -signal.SIGKILL
+        state = _snapshot(index)
+        assert len(state) >= wanted and len(state) < 60
+        seen = _count(index, "SELECT COUNT(*) FROM feed_items")
+        assert seen <= len(state)  # never marked seen before its article is stored
+    assert kills == 2
+
+    proc = run()
+    assert proc.wait(300) == 0, proc.stderr.read().decode() if proc.stderr else ""
+    state = _snapshot(index)
+    assert len(state) == 60 and _count(index, "SELECT COUNT(*) FROM feed_items") == 60
+    assert _count(index, "SELECT COUNT(*) FROM articles WHERE id LIKE 'feed-%'") == 60
+    # every item was stored once: the runs together added each article once, and none was ever updated
+    assert _count(index, "SELECT SUM(new) FROM runs") == 60 and _count(index, "SELECT SUM(updated) FROM runs") == 0
+    assert _count(index, "SELECT etag IS NOT NULL FROM feeds") == 1  # saved only once the poll completed
+
+
+def test_items_stored_but_not_marked_seen_are_recognised_without_a_fetch(settings: Settings, site: Site,
+                                                                         fake_embedder: FakeEmbedder) -> None:
+    """What a kill between an article's commit and its item's mark leaves: the next poll fetches no page again."""
+    site.routes["/rss.xml"] = Route(rss("Marks", _rss_site(site, 3, "m")), content_type="application/rss+xml")
+    feed_id = _add(settings, site.url + "/rss.xml")
+    assert poll(settings, get_embedder=lambda: fake_embedder).to_dict()["new"] == 3
+    conn = store.connect(settings.index_dir)
+    with conn:
+        conn.execute("DELETE FROM feed_items")
+        conn.execute("UPDATE feeds SET etag = NULL, last_modified = NULL")
+    conn.close()
+    pages = sum(n for p, n in site.hits.items() if p.startswith("/news/"))
+    result = poll(settings, get_embedder=lambda: fake_embedder).feeds[0]
+    assert (len(result.new), result.unchanged) == (0, 3)
+    assert sum(n for p, n in site.hits.items() if p.startswith("/news/")) == pages
+    assert _feed(settings, feed_id)["items_seen"] == 3
