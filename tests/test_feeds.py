@@ -385,3 +385,34 @@ def test_items_stored_but_not_marked_seen_are_recognised_without_a_fetch(setting
     assert (len(result.new), result.unchanged) == (0, 3)
     assert sum(n for p, n in site.hits.items() if p.startswith("/news/")) == pages
     assert _feed(settings, feed_id)["items_seen"] == 3
+
+
+def test_http_feeds_endpoints(tmp_path: Path, site: Site) -> None:
+    from fastapi.testclient import TestClient
+
+    import server
+
+    site.routes["/empty.xml"] = Route(rss("Empty", []), content_type="application/rss+xml")
+    settings = Settings.from_env({"NEWSQA_API_KEY": "k" * 32}, index_dir=tmp_path / "index")
+    auth = {"Authorization": "Bearer " + "k" * 32}
+    with TestClient(server.create_app(settings)) as client:
+        assert client.get("/api/feeds").json() == []  # no index yet: no feeds
+        body = {"url": site.url + "/empty.xml", "every_seconds": 600, "source": "empty.example"}
+        assert client.post("/api/feeds", json=body).status_code == 401
+        response = client.post("/api/feeds", json=body, headers=auth)
+        assert response.status_code == 201, response.text
+        feed = response.json()
+        assert (feed["url"], feed["every_seconds"], feed["source"], feed["items_seen"]) == (
+            body["url"], 600, "empty.example", 0)
+        assert client.post("/api/feeds", json=body, headers=auth).status_code == 409
+        assert client.post("/api/feeds", json={"url": "file:///etc/passwd"}, headers=auth).status_code == 422
+        assert client.post("/api/feeds", json={"url": body["url"] + "?x", "every_seconds": 5},
+                           headers=auth).status_code == 422
+        assert client.get(f"/api/feeds/{feed['id']}").json()["url"] == body["url"]
+        assert [f["id"] for f in client.get("/api/feeds").json()] == [feed["id"]]
+        assert client.delete(f"/api/feeds/{feed['id']}").status_code in (401, 403)
+        assert client.delete(f"/api/feeds/{feed['id']}", headers=auth).json() == {"removed": 1, "id": feed["id"]}
+        assert client.get(f"/api/feeds/{feed['id']}").status_code == 404
+        assert client.delete(f"/api/feeds/{feed['id']}", headers=auth).status_code == 404
+        paths = client.get("/openapi.json").json()["paths"]
+        assert {"get", "post"} <= set(paths["/api/feeds"]) and {"get", "delete"} <= set(paths["/api/feeds/{feed_id}"])
