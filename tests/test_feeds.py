@@ -416,3 +416,53 @@ def test_http_feeds_endpoints(tmp_path: Path, site: Site) -> None:
         assert client.delete(f"/api/feeds/{feed['id']}", headers=auth).status_code == 404
         paths = client.get("/openapi.json").json()["paths"]
         assert {"get", "post"} <= set(paths["/api/feeds"]) and {"get", "delete"} <= set(paths["/api/feeds/{feed_id}"])
+
+
+@pytest.mark.slow
+def test_the_service_polls_feeds_and_watches_folders_by_itself(tmp_path: Path, site: Site) -> None:
+    """A real `newsqa serve` (real model): a feed added over HTTP and a file dropped into NEWSQA_WATCH become
+    answerable with citations, nobody running a command."""
+    from tests.service import Server
+
+    index, drop = tmp_path / "index", tmp_path / "drop"
+    drop.mkdir()
+    seed = tmp_path / "seed.jsonl"
+    seed.write_text(json.dumps({"id": "seed", "title": "Council meets", "text": "The town council of Saltmere met "
+                                "on Tuesday to discuss the budget for the coming year."}) + "\n")
+    assert main(["ingest", str(seed), "--index", str(index), "-q"]) == 0
+    url = site.page("/news/bridge.html", "Engineers approve the new Drayhaven bridge design",
+                    ["Chief engineer Talia Brenn approved the new Drayhaven bridge design on Wednesday.",
+                     "The bridge will have four lanes and a cycle path, and should open in 2029.",
+                     "Brenn said the old bridge would stay open until the new one carries traffic."])
+    site.routes["/rss.xml"] = Route(rss("Bridges", [{"guid": "br-1", "link": url, "title": "Bridge approved"}]),
+                                    content_type="application/rss+xml", conditional=True)
+    key = "s" * 32
+    env = {"NEWSQA_WATCH": str(drop), "NEWSQA_WATCH_SETTLE": "0.5", "NEWSQA_ENTITIES": "0", "NEWSQA_RATE_LIMIT": "0"}
+    server = Server(index, api_key=key, env=env)
+    try:
+        status, feed = server.post("/api/feeds", {"url": site.url + "/rss.xml"},
+                                   headers={"Authorization": f"Bearer {key}"})
+        assert status == 201, feed
+
+        def answered(question: str, must: str, timeout: float = 120) -> dict:  # type: ignore[type-arg]
+            deadline = time.monotonic() + timeout
+            while True:
+                status, answer = server.post("/api/ask", {"question": question, "k": 3})
+                if status == 200 and must in answer["answer"]:
+                    return answer
+                assert time.monotonic() < deadline, answer
+                time.sleep(0.5)
+
+        answer = answered("Who approved the Drayhaven bridge design?", "Talia Brenn")
+        assert answer["citations"][0]["url"] == url
+        status, state = server.get(f"/api/feeds/{feed['id']}")
+        assert state["items_seen"] == 1 and state["last_success"]
+
+        dropped = time.monotonic()
+        (drop / "ferry.txt").write_text("Night ferry returns to Tallow\nThe night ferry to Tallow returns on "
+                                        "Saturday, skipper Ida Marsk told the harbour office.\n", encoding="utf-8")
+        answer = answered("Who is the skipper of the night ferry to Tallow?", "Ida Marsk")
+        print(f"\na dropped file was answerable {time.monotonic() - dropped:.1f} s after it was written")
+        assert answer["citations"][0]["title"] == "Night ferry returns to Tallow"
+    finally:
+        server.stop()
