@@ -35,6 +35,10 @@ class Site:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body in one send: written apart, Nagle's algorithm and the client's delayed ACK hold
+            # each small response back some 40 ms, which would be the test server's cost, not the client's
+            wbufsize = 1 << 16
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: object) -> None:
                 pass
