@@ -185,6 +185,7 @@ class OverviewOut(BaseModel):
     first_date: str | None
     last_date: str | None
     last_update: str | None = Field(description="When the last ingest or update run finished (UTC, ISO 8601)")
+    feeds: int = Field(default=0, description="Feeds the service polls (newsqa feeds, /api/feeds)")
     examples: list[str] = Field(description="Three questions about the actors named most in the newest articles")
 
 
