@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from qa.conversation import Turn
 from qa.search import Query
@@ -196,6 +196,16 @@ class FeedIn(BaseModel):
     every_seconds: int = Field(default=900, ge=60, le=7 * 86400, description="How often to poll it (default 15 min)")
     source: str | None = Field(default=None, max_length=200,
                                description="Source name of its articles; default: each page's site name")
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, url: str) -> str:
+        from corpus.fetch import FetchError, check_url
+
+        try:
+            return check_url(url.strip())
+        except FetchError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class FeedOut(BaseModel):

@@ -39,8 +39,12 @@ class Fetched:
 
 def check_url(url: str) -> str:
     """url itself when it is an absolute http(s) URL; FetchError otherwise."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in SCHEMES or not parts.netloc:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # "http://[" and the like
+        host = None
+    if not host or parts.scheme.lower() not in SCHEMES:
         raise FetchError(f"only absolute http and https URLs are fetched, not {url[:200]!r}")
     return url
 
