@@ -12,7 +12,12 @@ SCHEMES = ("http", "https")
 
 
 class FetchError(Exception):
-    """A request that gave no usable answer; the message is the reason, as recorded on the feed."""
+    """A request that gave no usable answer; the message is the reason, as recorded on the feed. transient: the
+    same request may well work later (a timeout, a connection error, 5xx, 429), unlike a 404 or a page too large."""
+
+    def __init__(self, reason: str, transient: bool = False) -> None:
+        super().__init__(reason)
+        self.transient = transient
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,7 @@ def fetch(http: Any, url: str, limits: FetchLimits, headers: dict[str, str] | No
     scheme = urlsplit(url).scheme.lower()
     for _ in range(limits.max_redirects + 1):
         if time.monotonic() > deadline:
-            raise FetchError(f"timed out after {limits.timeout:g} s")
+            raise FetchError(f"timed out after {limits.timeout:g} s", transient=True)
         try:
             with http.stream("GET", url, headers=headers or {}) as response:
                 if response.status_code == 304:
@@ -84,7 +89,8 @@ def fetch(http: Any, url: str, limits: FetchLimits, headers: dict[str, str] | No
                     url = target
                     continue
                 if response.status_code >= 400:
-                    raise FetchError(f"HTTP {response.status_code} {response.reason_phrase}".strip())
+                    raise FetchError(f"HTTP {response.status_code} {response.reason_phrase}".strip(),
+                                     transient=response.status_code >= 500 or response.status_code == 429)
                 declared = response.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > limits.max_bytes:
                     raise FetchError(f"{int(declared):,} bytes, over the limit of {limits.max_bytes:,}")
@@ -94,11 +100,11 @@ def fetch(http: Any, url: str, limits: FetchLimits, headers: dict[str, str] | No
                     if len(body) > limits.max_bytes:
                         raise FetchError(f"more than {limits.max_bytes:,} bytes, over the limit")
                     if time.monotonic() > deadline:  # a server dripping bytes slowly never trips the read timeout
-                        raise FetchError(f"timed out after {limits.timeout:g} s")
+                        raise FetchError(f"timed out after {limits.timeout:g} s", transient=True)
                 return Fetched(url, response.status_code, {k.lower(): v for k, v in response.headers.items()},
                                bytes(body))
         except httpx.TimeoutException:
-            raise FetchError(f"timed out after {limits.timeout:g} s") from None
-        except httpx.HTTPError as exc:
-            raise FetchError(f"{type(exc).__name__}: {exc}"[:300]) from None
+            raise FetchError(f"timed out after {limits.timeout:g} s", transient=True) from None
+        except httpx.HTTPError as exc:  # connection refused or reset, DNS, protocol errors
+            raise FetchError(f"{type(exc).__name__}: {exc}"[:300], transient=True) from None
     raise FetchError(f"more than {limits.max_redirects} redirects")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from corpus.feeds import FeedMalformed, item_record, parse_feed
+from corpus.feeds import FeedMalformed, Item, item_record, parse_feed
 from corpus.fetch import FetchError, FetchLimits, client, fetch
 from corpus.load import articles_from_raw
 from corpus.readers import RawRecord, Skipped
@@ -31,6 +31,7 @@ from qa.settings import Settings
 log = logging.getLogger(__name__)
 
 FEED_BATCH = 20  # items whose pages are fetched, then committed as one update: a kill loses at most this much work
+PAGE_RETRIES = 3  # polls that retry an item's page after a transient failure (timeout, 5xx), its feed text stored
 
 
 def user_agent() -> str:
@@ -60,13 +61,14 @@ class FeedPoll:
     unchanged: int = 0  # items seen before (or stored by a poll that was cut short)
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # items ingested from the feed's own text, and why
+    retrying: int = 0  # items whose page failed for now: stored from the feed's text, their page tried next poll
     seconds: dict[str, float] = field(default_factory=dict)  # fetch, extract, embed, index
 
     def to_dict(self) -> dict[str, Any]:
         return {"feed_id": self.feed_id, "url": self.url, "status": self.status, "error": self.error,
                 "items": self.items, "new": len(self.new), "updated": len(self.updated), "unchanged": self.unchanged,
                 "skipped": [{"where": s.where, "reason": s.reason} for s in self.skipped], "notes": self.notes,
-                "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
+                "retrying": self.retrying, "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
 
     def _add_time(self, stage: str, seconds: float) -> None:
         self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
@@ -147,7 +149,7 @@ def _poll_feed(settings: Settings, conn: Any, feed: dict[str, Any], http: Any, l
     items = list({item.key: item for item in parsed.items}.values())  # a key listed twice: its last entry
     result.items = len(items)
     seen = feeds.seen_items(conn, feed_id)
-    todo = [i for i in items if seen.get(i.key) != i.content_hash]
+    todo = [i for i in items if _wanted(i, seen.get(i.key))]
     result.unchanged = len(items) - len(todo)
     # stored by a poll killed before it marked them (or carried by another feed too): seen, not ingested again
     stored = feeds.stored_article_ids(conn, [i.article_id for i in todo if i.key not in seen])
@@ -157,20 +159,37 @@ def _poll_feed(settings: Settings, conn: Any, feed: dict[str, Any], http: Any, l
         result.unchanged += len(recovered)
         todo = [i for i in todo if not (i.key not in seen and i.article_id in stored)]
     for start in range(0, len(todo), FEED_BATCH):
-        _ingest_items(settings, feed, todo[start:start + FEED_BATCH], parsed.title, http, limits, result, get_embedder,
-                      lock)
-    feeds.record_success(conn, feed_id, fetched.headers.get("etag"), fetched.headers.get("last-modified"),
+        _ingest_items(settings, feed, todo[start:start + FEED_BATCH], parsed.title, seen, http, limits, result,
+                      get_embedder, lock)
+    # with pages to retry, the feed is not asked conditionally next time: a 304 would hide their items
+    retry = result.retrying > 0
+    feeds.record_success(conn, feed_id, None if retry else fetched.headers.get("etag"),
+                         None if retry else fetched.headers.get("last-modified"),
                          problem="; ".join(result.notes[:5] + [str(s) for s in result.skipped[:5]]) or None)
 
 
-def _ingest_items(settings: Settings, feed: dict[str, Any], batch: list[Any], feed_title: str | None, http: Any,
-                  limits: FetchLimits, result: FeedPoll, get_embedder: Callable[[], Embedder] | None, lock: Any
-                  ) -> None:
+def _retries(marker: str | None, item: Item) -> int:
+    """How many polls already failed to fetch the item's page (its seen marker is retry<n>:<content hash>)."""
+    if not marker or not marker.startswith("retry") or not marker.endswith(":" + item.content_hash):
+        return 0
+    return int(marker[5:marker.index(":")] or 0)
+
+
+def _wanted(item: Item, marker: str | None) -> bool:
+    """New, changed, or its page still to be retried."""
+    return marker != item.content_hash and _retries(marker, item) < PAGE_RETRIES
+
+
+def _ingest_items(settings: Settings, feed: dict[str, Any], batch: list[Item], feed_title: str | None,
+                  seen: dict[str, str], http: Any, limits: FetchLimits, result: FeedPoll,
+                  get_embedder: Callable[[], Embedder] | None, lock: Any) -> None:
     """Fetch the batch's pages, then store their articles and mark the items seen, under the lock."""
     raws: list[RawRecord] = []
     skipped: list[Skipped] = []
+    markers: dict[str, str] = {}
     for item in batch:
         page, problem = None, None
+        markers[item.key] = item.content_hash
         started = time.perf_counter()
         if item.link is None:
             problem = "the item has no link"
@@ -179,6 +198,11 @@ def _ingest_items(settings: Settings, feed: dict[str, Any], batch: list[Any], fe
                 page = fetch(http, item.link, limits)
             except FetchError as exc:
                 problem = f"page not fetched: {exc}"
+                attempts = _retries(seen.get(item.key), item) + 1
+                if exc.transient and attempts < PAGE_RETRIES:
+                    markers[item.key] = f"retry{attempts}:{item.content_hash}"
+                    problem += " (tried again at the next poll)"
+                    result.retrying += 1
         result._add_time("fetch", time.perf_counter() - started)
         started = time.perf_counter()
         record, note = item_record(item, f"feed {feed['id']} item {item.link or item.key}", page, problem,
@@ -198,7 +222,7 @@ def _ingest_items(settings: Settings, feed: dict[str, Any], batch: list[Any], fe
         result._add_time("index", time.perf_counter() - started - embed)
         stored = {a.id for a in loaded.articles}
         feeds.mark_seen(w.conn, int(feed["id"]), [(i.key, i.article_id if i.article_id in stored else "",
-                                                   i.content_hash) for i in batch])
+                                                   markers[i.key]) for i in batch])
     result.new += report.new
     result.updated += report.updated
     result.unchanged += report.unchanged + report.duplicates

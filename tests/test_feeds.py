@@ -466,3 +466,36 @@ def test_the_service_polls_feeds_and_watches_folders_by_itself(tmp_path: Path, s
         assert answer["citations"][0]["title"] == "Night ferry returns to Tallow"
     finally:
         server.stop()
+
+
+def test_a_page_that_fails_for_now_is_tried_again_at_the_next_poll(settings: Settings, site: Site,
+                                                                   fake_embedder: FakeEmbedder) -> None:
+    items = _rss_site(site, 2, "t")
+    site.routes["/news/t1.html"] = Route(b"busy", 503, "text/plain")
+    site.routes["/rss.xml"] = Route(rss("Flaky", items), content_type="application/rss+xml", conditional=True)
+    feed_id = _add(settings, site.url + "/rss.xml")
+    first = poll(settings, get_embedder=lambda: fake_embedder).feeds[0]
+    assert (len(first.new), first.retrying) == (2, 1) and "HTTP 503" in " ".join(first.notes)
+    assert _feed(settings, feed_id)["etag"] is None  # so that the next poll is not a 304 hiding the item
+    conn = store.connect(settings.index_dir, readonly=True)
+    stored = {r[0] for r in conn.execute("SELECT text FROM articles")}
+    conn.close()
+    assert "Summary of story 1." in stored  # meanwhile, the feed's own text
+
+    site.page("/news/t1.html", "Saltmere harbour story number 1 of the week", _paragraphs("Story t1 is back."))
+    second = poll(settings, get_embedder=lambda: fake_embedder).feeds[0]
+    assert (len(second.new), len(second.updated), second.unchanged, second.retrying) == (0, 1, 1, 0)
+    assert site.hits["/news/t0.html"] == 1 and site.hits["/news/t1.html"] == 2
+    assert _feed(settings, feed_id)["etag"]
+    assert poll(settings, get_embedder=lambda: fake_embedder).feeds[0].status == "not_modified"
+
+    # a page failing at every poll is given up after PAGE_RETRIES tries: its item keeps the feed's text
+    from qa.feeds import PAGE_RETRIES
+
+    site.routes["/news/t2.html"] = Route(b"busy", 503, "text/plain")
+    site.routes["/rss.xml"] = Route(rss("Flaky", [*items, {"guid": "urn:t:2", "link": site.url + "/news/t2.html",
+                                                           "title": "Third", "description": "Third summary."}]),
+                                    content_type="application/rss+xml", conditional=True)
+    for _ in range(PAGE_RETRIES + 2):
+        poll(settings, get_embedder=lambda: fake_embedder)
+    assert site.hits["/news/t2.html"] == PAGE_RETRIES
