@@ -87,8 +87,12 @@ def _start_background(app: FastAPI, settings: Settings) -> list[Any]:
 
     scheduler = Scheduler(settings, app.state.write_lock, embedder, refresh).start()
     stops = [scheduler.stop]
-    if settings.watch_dirs:
-        watcher = Watcher(settings, settings.watch_dirs, remove_deleted=bool(settings.watch_remove_deleted),
+    missing = [d for d in settings.watch_dirs if not d.is_dir()]
+    if missing:
+        log.error("NEWSQA_WATCH: not a folder, not watched: %s", ", ".join(map(str, missing)))
+    dirs = [d for d in settings.watch_dirs if d.is_dir()]
+    if dirs:
+        watcher = Watcher(settings, dirs, remove_deleted=bool(settings.watch_remove_deleted),
                           lock=app.state.write_lock, get_embedder=embedder, on_change=refresh)
         thread = threading.Thread(target=watcher.run, name="folder-watcher", daemon=True)
         thread.start()
@@ -98,7 +102,7 @@ def _start_background(app: FastAPI, settings: Settings) -> list[Any]:
             thread.join(30)
 
         stops.append(stop_watcher)
-        log.info("watching %s", ", ".join(map(str, settings.watch_dirs)))
+        log.info("watching %s", ", ".join(map(str, dirs)))
     return stops
 
 
