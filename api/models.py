@@ -192,7 +192,8 @@ class OverviewOut(BaseModel):
 class FeedIn(BaseModel):
     """A feed to subscribe to."""
 
-    url: str = Field(min_length=8, max_length=2000, description="http or https URL of an RSS 2.0, RSS 1.0 or Atom feed")
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s/?#]+",
+                     description="http or https URL of an RSS 2.0, RSS 1.0 or Atom feed")
     every_seconds: int = Field(default=900, ge=60, le=7 * 86400, description="How often to poll it (default 15 min)")
     source: str | None = Field(default=None, max_length=200,
                                description="Source name of its articles; default: each page's site name")
