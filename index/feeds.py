@@ -6,9 +6,10 @@ a backoff that doubles with each failure in a row, capped at MAX_BACKOFF.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from index import store
@@ -31,26 +32,21 @@ def backoff(every_seconds: int, failures: int) -> int:
     return int(min(every_seconds * 2 ** max(failures, 0), max(MAX_BACKOFF, every_seconds)))
 
 
-def _transaction(conn: sqlite3.Connection) -> Any:
-    """BEGIN IMMEDIATE ... COMMIT on a connection in autocommit mode (the Writer's), or the usual implicit
-    transaction of sqlite3's default mode."""
-    import contextlib
-
-    @contextlib.contextmanager
-    def manage() -> Any:
-        if conn.isolation_level is None:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        else:
-            with conn:
-                yield
-
-    return manage()
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT on a connection in autocommit mode (the Writer's), or sqlite3's implicit
+    transaction, committed on leaving, on a connection in its default mode."""
+    if conn.isolation_level is None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    else:
+        with conn:
+            yield
 
 
 def add_feed(conn: sqlite3.Connection, url: str, every_seconds: int, source: str | None = None) -> dict[str, Any]:
