@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -15,13 +16,13 @@ from fastapi_offline import FastAPIOffline
 
 from api.deps import UNAVAILABLE, EngineHolder
 from api.jobs import Jobs
-from api.routes import admin, articles, ask, pages, search
+from api.routes import admin, articles, ask, feeds, pages, search
 from api.routes.pages import DOCS_ASSETS
 from api.security import BodyLimit, RateLimiter
 from qa.settings import Settings
 
 log = logging.getLogger("newsqa.server")
-ROUTERS = (ask.router, search.router, articles.router, admin.router, pages.router)
+ROUTERS = (ask.router, search.router, articles.router, feeds.router, admin.router, pages.router)
 
 
 async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
@@ -42,7 +43,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.engine.get()  # load model and index once, before the first request
         except UNAVAILABLE as exc:
             log.error("%s", exc)  # the service still starts: requests get 503 with this message
-        yield
+        background = _start_background(app, settings)
+        try:
+            yield
+        finally:
+            for stop in background:
+                stop()
 
     # /docs as FastAPI makes it, but with the Swagger UI files served from the fastapi-offline package instead of
     # a CDN, so it works without a network; /redoc (from the same package's files) is in api.routes.pages
@@ -58,6 +64,46 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     return app
+
+
+def _start_background(app: FastAPI, settings: Settings) -> list[Any]:
+    """The feed scheduler (always: feeds can be added while the service runs) and the folder watcher (when
+    NEWSQA_WATCH names folders). Both write through the service's one-writer lock, then refresh the reader."""
+    from qa.engine import embedder_factory
+    from qa.feeds import Scheduler
+    from qa.watch import Watcher
+
+    def embedder() -> Any:
+        try:
+            return app.state.engine.get().searcher.embedder  # the loaded model, as POST /api/articles uses it
+        except UNAVAILABLE:
+            return embedder_factory(settings)()
+
+    def refresh() -> None:
+        try:
+            app.state.engine.get().reader.refresh()
+        except UNAVAILABLE as exc:
+            log.error("%s", exc)
+
+    scheduler = Scheduler(settings, app.state.write_lock, embedder, refresh).start()
+    stops = [scheduler.stop]
+    missing = [d for d in settings.watch_dirs if not d.is_dir()]
+    if missing:
+        log.error("NEWSQA_WATCH: not a folder, not watched: %s", ", ".join(map(str, missing)))
+    dirs = [d for d in settings.watch_dirs if d.is_dir()]
+    if dirs:
+        watcher = Watcher(settings, dirs, remove_deleted=bool(settings.watch_remove_deleted),
+                          lock=app.state.write_lock, get_embedder=embedder, on_change=refresh)
+        thread = threading.Thread(target=watcher.run, name="folder-watcher", daemon=True)
+        thread.start()
+
+        def stop_watcher() -> None:
+            watcher.stop.set()
+            thread.join(30)
+
+        stops.append(stop_watcher)
+        log.info("watching %s", ", ".join(map(str, dirs)))
+    return stops
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from qa.conversation import Turn
 from qa.search import Query
@@ -185,4 +185,44 @@ class OverviewOut(BaseModel):
     first_date: str | None
     last_date: str | None
     last_update: str | None = Field(description="When the last ingest or update run finished (UTC, ISO 8601)")
+    feeds: int = Field(default=0, description="Feeds the service polls (newsqa feeds, /api/feeds)")
     examples: list[str] = Field(description="Three questions about the actors named most in the newest articles")
+
+
+class FeedIn(BaseModel):
+    """A feed to subscribe to."""
+
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s/?#]+",
+                     description="http or https URL of an RSS 2.0, RSS 1.0 or Atom feed")
+    every_seconds: int = Field(default=900, ge=60, le=7 * 86400, description="How often to poll it (default 15 min)")
+    source: str | None = Field(default=None, max_length=200,
+                               description="Source name of its articles; default: each page's site name")
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, url: str) -> str:
+        from corpus.fetch import FetchError, check_url
+
+        try:
+            return check_url(url.strip())
+        except FetchError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class FeedOut(BaseModel):
+    """A feed and its state."""
+
+    id: int
+    url: str
+    source: str | None
+    every_seconds: int
+    etag: str | None = Field(description="The feed's last ETag, sent back as If-None-Match")
+    last_modified: str | None = Field(description="The feed's last Last-Modified, sent back as If-Modified-Since")
+    last_success: str | None = Field(description="When a poll last read the feed (UTC, ISO 8601)")
+    last_error: str | None = Field(description="The last problem: the feed's (timeout, HTTP status, malformed XML, "
+                                               "...) or its items' (page too large, not HTML, no link)")
+    last_error_at: str | None
+    next_poll: str | None = Field(description="When it is polled next; later after failures (capped backoff)")
+    failures: int = Field(description="Failed polls in a row")
+    items_seen: int = Field(description="Items stored (or found stored) so far")
+    added_at: str | None

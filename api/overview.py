@@ -30,7 +30,7 @@ def overview(reader: IndexStore, examples: int = 3) -> dict[str, Any]:
     sources = [name for name in stats["sources"] if name != "(unknown)"]  # most articles first
     return {"articles": stats["articles"], "sources": len(sources), "top_sources": sources[:3],
             "first_date": stats["first_date"], "last_date": stats["last_date"],
-            "last_update": (stats["last_run"] or {}).get("finished_at"),
+            "last_update": (stats["last_run"] or {}).get("finished_at"), "feeds": len(stats.get("feeds", [])),
             "examples": example_questions(reader, examples)}
 
 

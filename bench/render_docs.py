@@ -88,6 +88,13 @@ DESCRIPTIONS: dict[str, Description] = {
         "NEWSQA_BACKEND=onnx-int8 newsqa eval --index DIR --corpus ../shared/data/realtimeqa/corpus-small.jsonl "
         "--questions ../shared/data/realtimeqa/questions.jsonl --as-of-question-date --systems dense,full-score "
         "--json bench/results/eval-small-int8.json"),
+    "feeds": Description(
+        "A feed of 200 new items, polled into an empty index",
+        "A loopback RSS feed (tests/feedsite.py) of 200 items, each linking to its article page, polled once by "
+        "qa.feeds.poll with the model loaded: items per second end to end and the share of each stage (fetch: "
+        "feed and pages; extract: trafilatura and cleaning; embed; index: chunking, SQLite, BM25, FAISS); then "
+        "a question per item, its own article cited and its answer named; and an unchanged poll (one 304).",
+        ".venv/bin/python bench/feeds.py --items 200 --json bench/results/feeds.json"),
     "fusion": Description(
         "Chunk-level fusion of BM25 and dense scores",
         "Retrieval metrics on the dev questions (as of each question's date) for reciprocal rank fusion and for "

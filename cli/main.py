@@ -16,6 +16,8 @@ from typing import Any
 
 from cli.evaluate import add_parser as add_eval_parser
 from cli.evaluate import cmd_eval
+from cli.feeds import add_parser as add_feeds_parser
+from cli.feeds import cmd_feeds, cmd_watch
 from cli.train import add_parser as add_train_parser
 from cli.train import cmd_train
 from index.embed import ModelUnavailable
@@ -121,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     add_eval_parser(sub, common)
+    add_feeds_parser(sub, common)
     add_train_parser(sub, common)
 
     p = sub.add_parser("serve", parents=[common], help="start the HTTP service (JSON API)")
@@ -290,6 +293,11 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     print(f"articles   {stats['articles']} ({stats['undated_articles']} undated), chunks {stats['chunks']}")
     print(f"dates      {stats['first_date']} .. {stats['last_date']}")
     print("sources    " + ", ".join(f"{s} ({n})" for s, n in list(stats["sources"].items())[:10]))
+    for feed in stats.get("feeds", []):
+        state = (f"last error {feed['last_error_at']}: {feed['last_error']}" if feed["failures"] else
+                 f"last success {feed['last_success'] or 'never'}")
+        print(f"feed {feed['id']:<5} {feed['url']}: {feed['items_seen']} items seen, {state}, next poll "
+              f"{feed['next_poll'] or 'now'}")
     for run in stats["runs"][:5]:
         print(f"run {run['id']:<6} {run['kind']} {run['finished_at']}: {run['new']} new, {run['updated']} updated, "
               f"{run['unchanged']} unchanged, {run['removed']} removed, {run['skipped']} skipped")
@@ -338,7 +346,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "search": cmd_search, "show": cmd_show, "stats": cmd_stats,
             "remove": cmd_remove, "rebuild": cmd_rebuild, "serve": cmd_serve,
-            "eval": cmd_eval, "train": cmd_train}
+            "eval": cmd_eval, "train": cmd_train, "feeds": cmd_feeds, "watch": cmd_watch}
 
 
 if __name__ == "__main__":

@@ -202,7 +202,7 @@ def read_file(path: Path) -> Iterator[RawRecord | Skipped]:
     elif fmt == "csv":
         yield from _read_csv(text, name)
     elif fmt == "html":
-        yield from _read_html(text, name, file_id_basis(path))
+        yield from read_html(text, name, file_id_basis(path))
     else:
         yield RawRecord(parse_scraped_text(text), name, default_id_basis=file_id_basis(path))
 
@@ -310,7 +310,9 @@ def _read_csv(text: str, name: str) -> Iterator[RawRecord | Skipped]:
         yield RawRecord({k: v for k, v in row.items() if v is not None}, where)
 
 
-def _read_html(text: str, name: str, id_basis: str) -> Iterator[RawRecord | Skipped]:
+def read_html(text: str, name: str, id_basis: str) -> Iterator[RawRecord | Skipped]:
+    """The article of one HTML page (trafilatura main text, page_meta headline, date and address): one record,
+    or one Skipped saying why not. Used by file ingest and by feeds for the pages their items link to."""
     import trafilatura  # heavy import, only when HTML is met
 
     try:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from corpus.entities import Entity
-from index import integrity, lexical, store, vectors
+from index import feeds, integrity, lexical, store, vectors
 from index.compact import CompactRows
 from index.manifest import IndexCorrupt, IndexNotFound, Manifest
 
@@ -389,4 +389,5 @@ class IndexReader:
         out["generation"] = self.manifest.generation
         out["chunk_tokens"] = self.manifest.chunk_tokens
         out["index_bytes"] = sum(p.stat().st_size for p in self.index_dir.iterdir() if p.is_file())
+        out["feeds"] = feeds.list_feeds(self.conn)
         return out

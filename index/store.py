@@ -55,6 +55,13 @@ CREATE TABLE IF NOT EXISTS skipped (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, "where" TEXT NOT NULL, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS run_articles (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, article_id TEXT NOT NULL, action TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS feeds (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL UNIQUE, source TEXT, every_seconds INTEGER NOT NULL,
+    etag TEXT, last_modified TEXT, last_success TEXT, last_error TEXT, last_error_at TEXT, next_poll TEXT,
+    failures INTEGER NOT NULL DEFAULT 0, added_at TEXT);
+CREATE TABLE IF NOT EXISTS feed_items (
+    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE, key TEXT NOT NULL, article_id TEXT NOT NULL,
+    content_hash TEXT NOT NULL, seen_at TEXT NOT NULL, PRIMARY KEY (feed_id, key)) WITHOUT ROWID;
 """
 RUNS_SHOWN, ITEMS_SHOWN = 20, 100  # stats lists the latest runs, and at most this many records of each kind
 

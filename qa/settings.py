@@ -54,6 +54,11 @@ class Settings:
     milvus_prefix: str = "newsqa"  # collection names <prefix>_chunks, ...: several archives in one Milvus
     milvus_timeout: float = 10.0  # seconds to connect to Milvus before failing with a clear error
     milvus_bm25_top: int = 1000  # chunks (and articles) Milvus's BM25 scores per query; the rest score 0
+    feed_timeout: float = 20.0  # seconds a feed or page request may take, redirects and body included
+    feed_max_bytes: int = 10_000_000  # larger feeds and pages are refused (read as a stream, never whole)
+    watch: str = ""  # comma-separated folders `newsqa serve` watches: files created or changed there are ingested
+    watch_settle: float = 1.0  # seconds a watched file must stay unchanged before it is ingested (no half files)
+    watch_remove_deleted: int = 0  # 1: the articles of a file deleted from a watched folder are removed too
 
     ENV = {
         "index_dir": "NEWSQA_INDEX", "model": "NEWSQA_MODEL", "chunk_tokens": "NEWSQA_CHUNK_TOKENS",
@@ -70,6 +75,8 @@ class Settings:
         "store": "NEWSQA_STORE", "milvus_uri": "NEWSQA_MILVUS_URI", "milvus_token": "NEWSQA_MILVUS_TOKEN",
         "milvus_prefix": "NEWSQA_MILVUS_PREFIX", "milvus_timeout": "NEWSQA_MILVUS_TIMEOUT",
         "milvus_bm25_top": "NEWSQA_MILVUS_BM25_TOP",
+        "feed_timeout": "NEWSQA_FEED_TIMEOUT", "feed_max_bytes": "NEWSQA_FEED_MAX_BYTES", "watch": "NEWSQA_WATCH",
+        "watch_settle": "NEWSQA_WATCH_SETTLE", "watch_remove_deleted": "NEWSQA_WATCH_REMOVE_DELETED",
     }
 
     @classmethod
@@ -120,6 +127,10 @@ class Settings:
         secret = {"api_key", "milvus_token"}
         return [(var, "***" if name in secret and getattr(self, name) else str(getattr(self, name)), name)
                 for name, var in self.ENV.items()]
+
+    @property
+    def watch_dirs(self) -> list[Path]:
+        return [Path(d.strip()).expanduser() for d in self.watch.split(",") if d.strip()]
 
     @property
     def cors_allow_list(self) -> list[str]:

@@ -119,6 +119,15 @@ function showFilters() {
   document.getElementById("filters").classList.toggle("active", words.length > 0);
 }
 
+// How long ago an ISO time was, in words ("4 minutes ago"): how fresh the archive is, at a glance.
+function ago(iso) {
+  const seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  if (Number.isNaN(seconds)) return iso;
+  const [n, unit] = seconds < 60 ? [0, ""] : seconds < 3600 ? [Math.floor(seconds / 60), "minute"]
+    : seconds < 86400 ? [Math.floor(seconds / 3600), "hour"] : [Math.floor(seconds / 86400), "day"];
+  return n === 0 ? "just now" : `${n} ${unit}${n === 1 ? "" : "s"} ago`;
+}
+
 async function showOverview() {
   const summary = document.getElementById("archive-summary");
   const response = await fetch("/api/overview");
@@ -130,8 +139,10 @@ async function showOverview() {
   const range = body.first_date ? `, dated ${body.first_date} to ${body.last_date}` : "";
   const more = body.sources > body.top_sources.length ? ", …" : "";
   const from = body.top_sources.length ? ` (${body.top_sources.join(", ")}${more})` : "";
-  const updated = body.last_update ? `; last updated ${body.last_update.replace("T", " ").slice(0, 16)} UTC` : "";
-  summary.textContent = `The archive holds ${body.articles} articles from ${body.sources} sources${from}${range}${updated}.`;
+  const updated = body.last_update ? `; last updated ${ago(body.last_update)}` : "";
+  const feeds = body.feeds ? `; ${body.feeds} feed${body.feeds === 1 ? "" : "s"}` : "";
+  summary.textContent = `The archive holds ${body.articles} articles from ${body.sources} sources${from}${range}${updated}${feeds}.`;
+  if (body.last_update) summary.title = `last update ${body.last_update.replace("T", " ").slice(0, 16)} UTC`;
   const examples = document.getElementById("examples");
   examples.textContent = "";
   for (const question of body.examples) {
@@ -193,6 +204,18 @@ async function openArticle(citation) {
   if (marked) marked.scrollIntoView({ block: "center" });
 }
 
+// A question about "the latest" or "today" answered from sources more than a day old says so: the archive may
+// not have caught up (a feed down, a folder not yet dropped into), and the answer may be out of date.
+function staleNote(question, data) {
+  if (!/\b(latest|today|today's|newest|most recent)\b/i.test(question)) return null;
+  const dates = (data.citations || []).map((c) => c.date).filter(Boolean).sort();
+  if (!dates.length) return null;
+  const newest = dates[dates.length - 1];
+  const endOfThatDay = Date.parse(newest) + 86400e3;
+  if (Number.isNaN(endOfThatDay) || Date.now() - endOfThatDay < 86400e3) return null;
+  return `Note: the newest source of this answer is from ${newest}, more than a day ago.`;
+}
+
 async function ask(question) {
   welcome.hidden = true;
   const filters = activeFilters();
@@ -215,6 +238,8 @@ async function ask(question) {
     }
     item.classList.remove("pending");
     renderAnswer(item, data);
+    const stale = staleNote(question, data);
+    if (stale) item.appendChild(el("div", "stale-note", stale));
     history.push({ role: "user", content: question }, { role: "assistant", content: data.answer });
     history = history.slice(-12);
   } catch (error) {
@@ -257,3 +282,4 @@ document.getElementById("clear-filters").addEventListener("click", () => {
 });
 showFilters();
 showOverview();
+setInterval(() => { if (!welcome.hidden) showOverview(); }, 60e3);  // "updated 4 minutes ago" stays true
