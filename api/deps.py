@@ -11,13 +11,14 @@ from fastapi import Depends, Header, HTTPException, Request
 
 from api.jobs import Jobs
 from api.models import ErrorOut
+from index.actor_reader import ActorsUnavailable
 from index.embed import ModelUnavailable
 from index.manifest import IndexCorrupt, IndexNotFound, ModelMismatch
 from index.milvus import StoreUnavailable
 from qa.engine import Engine
 from qa.settings import Settings
 
-UNAVAILABLE = (IndexNotFound, IndexCorrupt, ModelMismatch, ModelUnavailable, StoreUnavailable)
+UNAVAILABLE = (IndexNotFound, IndexCorrupt, ModelMismatch, ModelUnavailable, StoreUnavailable, ActorsUnavailable)
 
 
 class EngineHolder:

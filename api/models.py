@@ -226,3 +226,56 @@ class FeedOut(BaseModel):
     failures: int = Field(description="Failed polls in a row")
     items_seen: int = Field(description="Items stored (or found stored) so far")
     added_at: str | None
+
+
+class ActorOut(BaseModel):
+    id: int
+    name: str = Field(description="The actor's canonical name (its most used full form)")
+    aliases: list[str] = Field(description="The forms the archive names it by, most used first")
+    type: str = Field(description="PERSON, ORG, GPE, ...: the label most of its articles give it")
+    mentions: int = Field(description="Mentions over the whole archive")
+    articles: int = Field(default=0, description="Articles that mention it")
+    first_seen: str | None
+    last_seen: str | None
+
+
+class ActorsOut(BaseModel):
+    actors: list[ActorOut]
+
+
+class WeekOut(BaseModel):
+    week: str = Field(description="ISO week, e.g. 2024-W07")
+    mentions: int
+
+
+class CoMentionOut(BaseModel):
+    id: int
+    name: str
+    type: str
+    articles: int = Field(description="Articles naming both")
+
+
+class ActorDetailOut(ActorOut):
+    mentions_per_week: list[WeekOut]
+    co_mentioned: list[CoMentionOut] = Field(description="The actors most often named in the same articles")
+    quotes: int = Field(description="Direct quotes attributed to it")
+
+
+class SpeakerOut(BaseModel):
+    actor_id: int | None = Field(description="The speaker's actor; null when the speaker is not a named actor")
+    name: str
+
+
+class QuoteOut(BaseModel):
+    quote: str = Field(description="Exactly text[start:end] of the article, quotation marks excluded")
+    speaker: SpeakerOut
+    verb: str
+    date: str | None
+    article_id: str
+    title: str | None
+    start: int
+    end: int
+
+
+class QuotesOut(BaseModel):
+    quotes: list[QuoteOut]

@@ -14,12 +14,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from cli.actors import add_parser as add_actors_parser
+from cli.actors import cmd_actor, cmd_quotes
 from cli.evaluate import add_parser as add_eval_parser
 from cli.evaluate import cmd_eval
 from cli.feeds import add_parser as add_feeds_parser
 from cli.feeds import cmd_feeds, cmd_watch
 from cli.train import add_parser as add_train_parser
 from cli.train import cmd_train
+from index.actor_reader import ActorsUnavailable
 from index.embed import ModelUnavailable
 from index.manifest import IndexCorrupt, IndexNotFound, ModelMismatch
 from index.milvus import StoreUnavailable
@@ -124,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_eval_parser(sub, common)
     add_feeds_parser(sub, common)
+    add_actors_parser(sub, common)
     add_train_parser(sub, common)
 
     p = sub.add_parser("serve", parents=[common], help="start the HTTP service (JSON API)")
@@ -145,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.demo:
             settings = _demo_settings(args, settings)
         return COMMANDS[args.command](args, settings)
-    except (IndexNotFound, ModelMismatch, IndexCorrupt, ModelUnavailable, StoreUnavailable) as exc:
+    except (IndexNotFound, ModelMismatch, IndexCorrupt, ModelUnavailable, StoreUnavailable, ActorsUnavailable) as exc:
         print(f"newsqa: {exc}", file=sys.stderr)
         return EXIT_INDEX
     except KeyboardInterrupt:
@@ -346,7 +350,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "search": cmd_search, "show": cmd_show, "stats": cmd_stats,
             "remove": cmd_remove, "rebuild": cmd_rebuild, "serve": cmd_serve,
-            "eval": cmd_eval, "train": cmd_train, "feeds": cmd_feeds, "watch": cmd_watch}
+            "eval": cmd_eval, "train": cmd_train, "feeds": cmd_feeds, "watch": cmd_watch,
+            "actor": cmd_actor, "quotes": cmd_quotes}
 
 
 if __name__ == "__main__":

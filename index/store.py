@@ -20,6 +20,7 @@ from corpus.article import Article
 from corpus.boilerplate import RawLines
 from corpus.chunk import Chunk
 from corpus.entities import Entity, name_matches, normalize_name
+from index.actors import SCHEMA as ACTORS_SCHEMA
 from index.manifest import Manifest
 
 DB_NAME = "meta.sqlite"
@@ -78,6 +79,7 @@ def connect(index_dir: Path, *, readonly: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(SCHEMA)
+        conn.executescript(ACTORS_SCHEMA)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=FULL")  # a commit survives a crash of the machine, not just the process

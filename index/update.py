@@ -29,7 +29,7 @@ from corpus.article import Article
 from corpus.chunk import Chunk, Chunker, embedding_text
 from corpus.entities import Entity, extract_entities
 from corpus.readers import Skipped
-from index import integrity, lexical, segments, store, vectors
+from index import actors, integrity, lexical, segments, store, vectors
 from index.embed import Embedder, backend_of, hash_key
 from index.lock import write_lock
 from index.manifest import BackendMismatch, IndexCorrupt, Manifest
@@ -320,10 +320,16 @@ class Writer:
         removed_texts = [] if plan.fresh else [*store.chunk_texts(self.conn, old_chunk_ids)[1],
                                                *store.article_docs(self.conn, plan.remove_ids)[1]]
         removed_hashes = None if plan.fresh else store.embed_hashes_of(self.conn, old_chunk_ids)
+        actors.forget_articles(self.conn, plan.remove_ids)
         store.delete_articles(self.conn, plan.remove_ids)
+        if not plan.fresh:
+            actors.backfill(self.conn)  # an index written before actors: its stored articles, once
         for article, found in zip(plan.articles, entities, strict=True):
             store.insert_article(self.conn, article)
             store.insert_entities(self.conn, article.id, found)
+        t_actors = time.perf_counter()
+        actors.link_articles(self.conn, plan.articles, entities)  # only this update's mentions
+        report.seconds["actors"] = time.perf_counter() - t_actors
         store.count_lines(self.conn, (a.raw_lines for a in plan.articles if a.raw_lines is not None))
         new_ids = np.array([store.insert_chunk(self.conn, c, h) for c, h in plan.chunks], dtype=np.int64)
         report.chunks_added = len(plan.chunks)

@@ -9,12 +9,14 @@ not say" when the best sentence's calibrated probability is low.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from corpus.entities import entity_spans, main_actors
+from index.actor_reader import ActorIndex
 from qa.candidates import Candidate, cut, headline_candidate, sentence_candidates
 from qa.features import semantic_features, sentence_features, shortlist_of
 from qa.model import AnswerModel
@@ -36,6 +38,7 @@ class AnswerParams:
     span_sentences: int = 3  # sentences searched for a short answer (entity recognition is ~10 ms a sentence)
     cut_min_chars: int = 100  # a further sentence that does not fit may be cut at a word, keeping at least this
     cut_min_share: float = 0.5  # ... and this share of it
+    quote_min_score: float = 0.2  # "what did X say about Y": a quote this far from Y (cosine) is not about it
 
 
 @dataclass(frozen=True)
@@ -157,12 +160,26 @@ def choose_sentences(probability: np.ndarray, lengths: list[int], keys: list[Any
     return chosen
 
 
+_SAID = re.compile(r"^\s*what\s+(?:did|does|has|have)\s+(?P<who>.+?)\s+(?:say|said|tell|told|write|wrote)"
+                   r"(?:\s+(?:about|on|of|regarding|concerning)\s+(?P<topic>.+?))?\s*\??\s*$", re.IGNORECASE)
+
+
+def said_question(text: str) -> tuple[str, str | None] | None:
+    """(speaker, topic) of "What did X say about Y?" (topic None for "What did X say?"), else None."""
+    m = _SAID.match(text)
+    if m is None:
+        return None
+    who = re.sub(r"^(?:the\s+)", "", m.group("who").strip(), flags=re.IGNORECASE)
+    return who, (m.group("topic") or None)
+
+
 class Answerer:
-    def __init__(self, searcher: Searcher, model: AnswerModel | None = None, params: AnswerParams | None = None
-                 ) -> None:
+    def __init__(self, searcher: Searcher, model: AnswerModel | None = None, params: AnswerParams | None = None,
+                 actors: ActorIndex | None = None) -> None:
         self.searcher = searcher
         self._model = model
         self.params = params or AnswerParams()
+        self.actors = actors  # canonical actors and quotes (index.actor_reader), when the index has them
 
     @property
     def model(self) -> AnswerModel:
@@ -182,8 +199,69 @@ class Answerer:
     def answer(self, question: str | Query, k: int = 5) -> Answer:
         with self.searcher.reader.snapshot():  # passages, sentences and citations all from one generation
             query = question if isinstance(question, Query) else Query(question, k=k)
+            said = self._quoted(query)
+            if said is not None:
+                return said
             scored = self.score(query)
             return self._compose(scored)
+
+    def _quoted(self, query: Query) -> Answer | None:
+        """ "What did X say about Y?": X's own words from the stored quotes, cited; None when the question is not
+        of that kind or X has no quote within the question's dates (then it is answered as any other)."""
+        if self.actors is None:
+            return None
+        asked = said_question(query.text)
+        if asked is None:
+            return None
+        speaker, topic = asked
+        since = query.since.isoformat() if query.since else None
+        until = (query.until or query.as_of)
+        found = self.actors.quotes(speaker, None, since, until.isoformat() if until else None, limit=200)
+        if not found:
+            return None
+        if topic:
+            vector = self.searcher.embed_query(topic)
+            scores = self.searcher.embedder.encode([q["quote"] for q in found]) @ vector
+            words = set(re.findall(r"\w{4,}", topic.lower()))
+            scores = scores + 0.1 * np.array([len(words & set(re.findall(r"\w{4,}", q["quote"].lower())))
+                                              for q in found])
+            order = [int(i) for i in np.argsort(-scores, kind="stable")]
+            if float(scores[order[0]]) < self.params.quote_min_score:
+                return None
+        else:
+            scores, order = np.ones(len(found)), list(range(len(found)))
+        citations: list[Citation] = []
+        used = 0
+        for i in order:
+            q = found[i]
+            if used + len(q["quote"]) > self.params.max_chars and citations:
+                break
+            article = self.searcher.reader.article(q["article_id"]) or {}
+            chunk = self._chunk_of(q["article_id"], q["start"])
+            citations.append(Citation(n=len(citations) + 1, article_id=q["article_id"], title=q["title"],
+                                      date=q["date"], source=article.get("source"), url=article.get("url"),
+                                      quote=q["quote"], start=q["start"], end=q["end"], chunk_id=chunk,
+                                      score=float(scores[i])))
+            used += len(q["quote"]) + 5
+            if len(citations) >= self.params.max_sentences:
+                break
+        name = found[0]["speaker"]["name"]
+        text = " ".join(f"{name} {found[order[c.n - 1]]['verb']}: “{c.quote}” [{c.n}]" for c in citations)
+        return Answer(query.text, text, citations, actors=self._actors(citations), confidence=float(max(scores)))
+
+    def _chunk_of(self, article_id: str, start: int) -> int:
+        """The chunk of an article holding a character offset (0 when none does)."""
+        table = self.searcher.reader.table
+        position = table.article_position.get(article_id)
+        if position is None:
+            return 0
+        ids = [int(i) for i in table.article_chunks(position)]
+        rows = self.searcher.reader.chunks(ids)
+        for chunk_id in ids:
+            row = rows.get(chunk_id)
+            if row and row["start"] <= start < row["end"]:
+                return chunk_id
+        return ids[0] if ids else 0
 
     def candidates(self, query: Query) -> tuple[Question, np.ndarray, list[Hit], list[Candidate], np.ndarray]:
         """The question read once, its vector, the retrieved passages, the candidate sentences and their
@@ -253,7 +331,10 @@ class Answerer:
                       confidence=float(s.probability[chosen[0][0]]))
 
     def _actors(self, citations: list[Citation]) -> list[dict[str, Any]]:
-        """Main actors of the cited articles: the most mentioned people, organisations and places."""
+        """Main actors of the cited articles: the most mentioned people, organisations and places (canonical
+        actors when the index has them: aliases merged, headline fragments and possessives gone)."""
+        if self.actors is not None:
+            return self.actors.of_articles(list(dict.fromkeys(c.article_id for c in citations)))
         totals: dict[str, tuple[str, str, int]] = {}
         for entities in self.searcher.reader.entities([c.article_id for c in citations]).values():
             for entity in main_actors(entities, n=8):

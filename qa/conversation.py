@@ -8,7 +8,7 @@ names of the previous question.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from qa.text import CALENDAR_WORDS, names
@@ -19,23 +19,36 @@ _PRONOUN = re.compile(r"\b(" + "|".join(list(PERSONAL) + list(IMPERSONAL)) + r")
 THING_LABELS = {"ORG", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "NORP", "WORK_OF_ART", "LAW"}
 
 
+TypeOf = Callable[[str], str | None]
+
+
 @dataclass(frozen=True)
 class Turn:
     role: str  # "user" or "assistant"
     content: str
 
 
-def _actors(text: str) -> list[tuple[str, str]]:
-    """(name, label) of the people, organisations and places in text, in order of appearance."""
+def _actors(text: str, type_of: TypeOf | None = None) -> list[tuple[str, str]]:
+    """(name, label) of the people, organisations and places in text, in order of appearance; with type_of, an
+    actor the archive knows gets the type its mentions across articles give it (the small model calls cities
+    and companies people in a single sentence)."""
     from corpus.entities import entity_spans
+    from corpus.names import strip_possessive
 
     clean = re.sub(r"\[\d+\]", "", text)[:2000]
-    return [(clean[start:end].strip(), label) for start, end, label in entity_spans([clean])[0]
-            if label == "PERSON" or label in THING_LABELS]
+    out = []
+    for start, end, label in entity_spans([clean])[0]:
+        name = strip_possessive(clean[start:end].strip())
+        known = type_of(name) if type_of is not None and name else None
+        label = known or label
+        if name and (label == "PERSON" or label in THING_LABELS):
+            out.append((name, label))
+    return out
 
 
-def resolve(question: str, history: Sequence[Turn]) -> str:
-    """The question with pronouns replaced by the actors they refer to in the history (unchanged without one)."""
+def resolve(question: str, history: Sequence[Turn], type_of: TypeOf | None = None) -> str:
+    """The question with pronouns replaced by the actors they refer to in the history (unchanged without one).
+    type_of: the archive's type of an actor's name (index.actor_reader.ActorIndex.type_of), when known."""
     if not history:
         return question
     earlier_users = [t.content for t in history if t.role == "user"]
@@ -43,7 +56,7 @@ def resolve(question: str, history: Sequence[Turn]) -> str:
     # small NER model labels them less reliably), so they are only a fallback. Later turns come first.
     turns = list(history[-6:])
     ordered = [t for t in reversed(turns) if t.role == "user"] + [t for t in reversed(turns) if t.role != "user"]
-    candidates = [actors[::-1] for actors in (_actors(t.content) for t in ordered)]
+    candidates = [actors[::-1] for actors in (_actors(t.content, type_of) for t in ordered)]
 
     def pick(kind: str) -> str | None:
         for actors in candidates:
@@ -68,7 +81,7 @@ def resolve(question: str, history: Sequence[Turn]) -> str:
     resolved = _PRONOUN.sub(replace, question)
     if resolved == question and not names(" " + question) - CALENDAR_WORDS and earlier_users:
         # elliptical follow-up ("And the year before?"): carry the previous question's subject along
-        subject = ", ".join(name for name, _ in _actors(earlier_users[-1]))
+        subject = ", ".join(name for name, _ in _actors(earlier_users[-1], type_of))
         if subject:
             resolved = f"{question} ({subject})"
     return resolved

@@ -16,6 +16,7 @@ from corpus.entities import Entity
 from corpus.load import load_batches
 from corpus.readers import Skipped
 from index import store
+from index.actor_reader import ActorIndex, ActorsUnavailable
 from index.embed import Embedder, SentenceTransformerEmbedder, backend_of, model_name
 from index.interface import IndexStore
 from index.manifest import BackendMismatch
@@ -153,6 +154,16 @@ def open_reader(settings: Settings, check: bool = True) -> IndexStore:
     return reader
 
 
+def open_actors(settings: Settings) -> tuple[ActorIndex | None, str]:
+    """The actor and quote tables of the index directory, or None and why (an index of an older newsqa; with
+    NEWSQA_STORE=milvus, a service without the writer's index directory: answers then list entities as before)."""
+    try:
+        return ActorIndex(settings.index_dir), ""
+    except ActorsUnavailable as exc:
+        log.warning("actors and quotes unavailable: %s", exc)
+        return None, str(exc)
+
+
 def one_thread_numerics() -> None:
     """BLAS (numpy's and FAISS's): one thread per call, for the whole process (FAISS's own OpenMP loops are
     set per query thread by IndexReader.search).
@@ -176,6 +187,15 @@ class Engine:
     reader: IndexStore
     searcher: Searcher
     answerer: Answerer
+    actor_index: ActorIndex | None = None
+    actors_error: str = ""
+
+    @property
+    def actors(self) -> ActorIndex:
+        """Actors and quotes, kept in the writer's index store (NEWSQA_INDEX) for either engine."""
+        if self.actor_index is None:
+            raise ActorsUnavailable(self.actors_error)
+        return self.actor_index
 
     @classmethod
     def open(cls, settings: Settings, get_embedder: Callable[[], Embedder] | None = None) -> Engine:
@@ -198,6 +218,7 @@ class Engine:
                         checksum[:12], reader.manifest.backend_checksum[:12])
         searcher = Searcher(reader, embedder, params=ranking)
         params = AnswerParams(max_chars=settings.max_answer_chars)
-        answerer = Answerer(searcher, params=params)
+        actors, error = open_actors(settings)
+        answerer = Answerer(searcher, params=params, actors=actors)
         answerer.warm_up()
-        return cls(settings, reader, searcher, answerer)
+        return cls(settings, reader, searcher, answerer, actors, error)

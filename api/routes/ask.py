@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import APIRouter
@@ -15,6 +15,7 @@ from api.models import MAX_QUESTION_CHARS, AnswerOut, AskRequest, ChatRequest
 from api.openai_compat import completion, completion_chunks
 from qa.answer import Answer
 from qa.conversation import Turn, resolve
+from qa.engine import Engine
 
 router = APIRouter()
 STREAMED = {200: {"content": {"text/event-stream": {}}}}
@@ -23,12 +24,17 @@ STREAMED = {200: {"content": {"text/event-stream": {}}}}
 @router.post("/api/ask", response_model=AnswerOut, summary="Answer a question with citations",
              dependencies=[RateLimited], responses={**STREAMED, **READ_ERRORS})
 def ask(body: AskRequest, engine: EngineDep, settings: SettingsDep) -> Any:
-    question = resolve(body.question, body.turns())
+    question = resolve(body.question, body.turns(), _type_of(engine))
     k = body.k if body.k is not None else settings.top_k  # NEWSQA_TOP_K, as /v1/chat/completions reads
     answer = engine.answerer.answer(body.to_query(question, k))
     if body.stream:
         return StreamingResponse(_sse(answer, question), media_type="text/event-stream")
     return {**answer.to_dict(), "resolved_question": question}
+
+
+def _type_of(engine: Engine) -> Callable[[str], str | None] | None:
+    """The archive's actor types for pronoun resolution ("he" is a person), when the index has actors."""
+    return engine.actor_index.type_of if engine.actor_index is not None else None
 
 
 def _sse(answer: Answer, resolved: str) -> Iterator[str]:
@@ -49,7 +55,7 @@ def models() -> dict[str, Any]:
              dependencies=[RateLimited], responses={**STREAMED, **READ_ERRORS})
 def chat(body: ChatRequest, engine: EngineDep, settings: SettingsDep) -> Any:
     turns = _turns(body)
-    question = resolve(turns[-1].content, turns[:-1])
+    question = resolve(turns[-1].content, turns[:-1], _type_of(engine))
     answer = engine.answerer.answer(question, k=settings.top_k)
     if body.stream:
         return StreamingResponse(completion_chunks(answer, body.model), media_type="text/event-stream")

@@ -1,0 +1,214 @@
+"""Direct quotations of an article and who said them, by the patterns news writing uses.
+
+A quote is the text between quotation marks ("…" or “…”), with exact offsets into the article text. It counts
+when it is attributed: `"…," X said`, `"…," said X`, `X said: "…"`, `X told reporters "…"`, `according to X`;
+a further quote in the same paragraph, or a paragraph that opens with a quote and names nobody, continues the
+last speaker; a quote left open at a paragraph's end and reopened in the next one is one quote spanning both.
+A pronoun speaker ("she said") is the last person named before it. Reported speech (no quotation marks) stays
+out, and so do short quoted phrases (titles, scare quotes: fewer than MIN_WORDS words).
+Speakers are names as written; index.actors resolves them to actors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from corpus.names import person_name
+
+MIN_WORDS = 4  # a quoted phrase shorter than this is a title or a scare quote, not a statement
+OPEN, CLOSE = "\"“", "\"”"
+VERBS = ("said", "says", "told", "added", "asked", "stated", "wrote", "writes", "declared", "explained", "noted",
+         "continued", "insisted", "argued", "warned", "replied", "responded", "tweeted", "posted", "recalled",
+         "admitted", "acknowledged", "conceded", "announced", "claimed", "urged", "cautioned", "predicted",
+         "testified", "concluded", "countered", "complained", "joked", "pleaded", "vowed", "promised",
+         "emphasized", "emphasised", "stressed", "observed", "remarked", "suggested", "exclaimed", "shouted",
+         "agreed", "maintained", "lamented", "quipped", "reiterated", "affirmed", "boasted", "mused")
+_VERB = "(?:" + "|".join(VERBS) + ")"
+PRONOUNS = {"he": "PERSON", "she": "PERSON", "they": "ANY", "it": "THING"}
+# A name: capitalised words (initials, hyphens, apostrophes, particles such as "de"/"van" inside).
+_NAME = r"(?:[A-Z][\w'’.-]*(?:\s+(?:(?:de|van|von|der|da|di|bin|al|la|le|del)\s+)?[A-Z][\w'’.-]*){0,4})"
+# A speaker as written before or after a speech verb: a name (maybe with its role after a comma), a pronoun, or
+# a short description ("a spokesperson for the council", "the company").
+_SPEAKER = (r"(?P<speaker>(?:he|she|they|it|He|She|They|It)\b|(?:[a-z][\w-]*\s+){0,3}" + _NAME +
+            r"|(?:[Aa]n?|[Tt]he|[Hh]is|[Hh]er|[Tt]heir)\s+(?:[\w'’-]+\s+){0,3}?[\w'’-]+)")
+# after a quote's closing mark: `, X said` / `, said X` / `X told reporters`
+_AFTER_SPEAKER_VERB = re.compile(r"\s*[,—–-]?\s*" + _SPEAKER + r"(?:,[^,\n\"“”]{1,80},)?\s+(?:also\s+|later\s+)?"
+                                 r"(?P<verb>" + _VERB + r")\b")
+_AFTER_VERB_SPEAKER = re.compile(r"\s*[,—–-]?\s*(?P<verb>" + _VERB + r")\s+" + _SPEAKER)
+# before a quote's opening mark, within its sentence: `X said: "` / `X said, "` / `X told the court that "`
+_BEFORE = re.compile(_SPEAKER + r"(?:,[^,\n\"“”]{1,80},)?\s+(?:also\s+|later\s+|then\s+)?(?P<verb>" + _VERB +
+                     r")\b[^.\n\"“”]{0,60}?[:,]?\s*$")
+_ACCORDING = re.compile(r"\s*,?\s*according to\s+" + _SPEAKER)
+_DESCRIPTION_HEADS = re.compile(r"\b(spokes\w*|official|minister|president|lawyer|attorney|statement|"
+                                r"representative|police|company|agency|department|court|judge|prosecutor)\b", re.I)
+_PERSON_NAME = re.compile(r"\b[A-Z][a-z'’-]+(?:\s+(?:[A-Z]\.\s*)?[A-Z][a-z'’-]+){1,3}\b")
+
+
+# Words that make a capitalised phrase an organisation, place or event rather than a person (general English).
+ORG_WORDS = frozenset("""
+the of and for inc corp co ltd llc plc group company systems bank party council court office agency department
+ministry association union federation league club athletic athletics fc united city county state republic
+festival power fire service services police army navy force forces university college school hospital
+news post times chronicle gazette herald journal tribune press radio tv television network media magazine
+board committee commission authority institute foundation centre center museum church airport port station
+street road avenue square bridge river lake mountain island islands north south east west new
+securities dock docks forensics ridge hall sports club
+monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
+september october november december advertisement photo video read more
+""".split())
+_NOT_FIRST = frozenset({"in", "on", "at", "but", "and", "when", "if", "as", "after", "before", "by", "for",
+                        "with", "from", "to", "while", "since", "mr", "ms", "mrs", "dr", "this", "that"})
+
+
+@dataclass(frozen=True)
+class Quote:
+    start: int  # text[start:end] == the quoted words, quotation marks excluded
+    end: int
+    speaker: str  # as written (a name, or a description); a pronoun is replaced by the name it stands for
+    verb: str
+    pronoun: bool = False  # the speaker was a pronoun resolved to the last named person
+
+
+def _segments(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the text inside each pair of quotation marks; a quote left open at a paragraph's end and
+    reopened at the next paragraph's start continues there (the news convention for long quotes)."""
+    out: list[tuple[int, int]] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] not in OPEN:
+            i += 1
+            continue
+        if text[i] == '"' and i > 0 and text[i - 1].isalnum():  # a closing straight quote out of step
+            i += 1
+            continue
+        start = i + 1
+        j = start
+        end = -1
+        while j < n:
+            ch = text[j]
+            if ch in CLOSE and (ch == "”" or j + 1 >= n or not text[j + 1].isalnum() or text[j - 1] in ".,!?"):
+                end = j
+                break
+            if ch == "\n":
+                k = j
+                while k < n and text[k] in "\n \t":
+                    k += 1
+                if k < n and text[k] in OPEN and text[j - 1] not in CLOSE:
+                    j = k + 1  # the quote goes on in the next paragraph
+                    continue
+                break  # an unclosed quote: not a clean segment
+            j += 1
+        if end > start:
+            out.append((start, end))
+            i = end + 1
+        else:
+            i = j + 1 if j > i else i + 1
+    return out
+
+
+def _clean_speaker(name: str) -> str:
+    """The name without the role words before it ("lead prosecutor Ruth Abernathy-Lowe")."""
+    name = " ".join(name.strip(" ,.;:").split())
+    words = name.split()
+    if words and words[0][:1].islower() and words[0].lower() not in PRONOUNS and any(w[:1].isupper()
+                                                                                     for w in words):
+        words = words[next(i for i, w in enumerate(words) if w[:1].isupper()):]
+        name = " ".join(words)
+    return person_name(name) if name[:1].isupper() else name
+
+
+def _sentence_start(text: str, pos: int) -> int:
+    """Where the sentence holding pos starts (after the last . ! ? or newline before it)."""
+    m = max(text.rfind(". ", 0, pos), text.rfind("\n", 0, pos), text.rfind("? ", 0, pos), text.rfind("! ", 0, pos))
+    return m + 1 if m >= 0 else 0
+
+
+def _last_person(text: str, pos: int, people: list[str]) -> str | None:
+    """The person a pronoun before pos stands for: the last one named as the subject of a sentence (at its
+    start), else the last one named at all (by full name or a known surname)."""
+    best: dict[bool, tuple[int, str | None]] = {True: (-1, None), False: (-1, None)}
+    for name in people:
+        for form in {name, name.split()[-1]}:
+            for m in re.finditer(r"(?<!\w)" + re.escape(form) + r"(?!\w)", text[:pos]):
+                k = m.start()
+                head = text[max(0, k - 6):k]
+                subject = k == 0 or bool(re.search(r"(?:[.!?\n]\s*|\b(?:But|And)\s+)$", head))
+                for kind in {subject, False}:
+                    if k > best[kind][0]:
+                        best[kind] = (k, name)
+    return best[True][1] or best[False][1]
+
+
+def _looks_like_person(name: str, others: set[str]) -> bool:
+    words = name.split()
+    return (len(words) >= 2 and name.lower() not in others and words[0].lower() not in _NOT_FIRST
+            and not any(w.lower().strip(".,") in ORG_WORDS for w in words))
+
+
+def extract_quotes(text: str, people: list[str] | None = None, others: list[str] | None = None) -> list[Quote]:
+    """The attributed direct quotes of text. people: names the article is known to mention as persons (entities
+    labelled PERSON), others: names known as organisations or places; both resolve pronouns and surnames, with
+    the person-shaped names ("Firstname Lastname") found in the text."""
+    not_people = {o.lower() for o in others or []}
+    found = (person_name(m.group(0)) for m in _PERSON_NAME.finditer(text))
+    known = list(dict.fromkeys([*(person_name(p) for p in people or []),
+                                *(f for f in found if _looks_like_person(f, not_people))]))
+    people_full = [p for p in known if " " in p]
+    out: list[Quote] = []
+    last: tuple[str, str, int, bool] | None = None  # speaker, verb, paragraph start, pronoun
+    for start, end in _segments(text):
+        words = len(text[start:end].split())
+        para = text.rfind("\n", 0, start) + 1
+        after = text[end + 1:end + 160].split("\n")[0]
+        before = text[_sentence_start(text, start - 1):start - 1]
+        found = _attribution(after, before)
+        if found is None and last is not None and (last[2] == para or text[para] in OPEN and para == start - 1):
+            found = (last[0], last[1])  # same paragraph, or a paragraph that opens with a quote: same speaker
+        if found is None:
+            last = None if text[para:start - 1].strip() else last
+            continue
+        speaker, verb = found
+        pronoun = False
+        if speaker.lower() in PRONOUNS:
+            if PRONOUNS[speaker.lower()] != "PERSON":
+                continue  # "it said": an organisation, which the pronoun does not name
+            resolved = _last_person(text, start, people_full)
+            if resolved is None:
+                continue
+            speaker, pronoun = resolved, True
+        elif " " not in speaker and speaker[:1].isupper():
+            full = [p for p in people_full if p.split()[-1] == speaker]
+            if len(set(full)) == 1:
+                speaker = full[0]
+        last = (speaker, verb, para, pronoun)
+        if words < MIN_WORDS:
+            continue
+        out.append(Quote(start, end, speaker, verb, pronoun))
+    return out
+
+
+def _attribution(after: str, before: str) -> tuple[str, str] | None:
+    """(speaker, verb) from the words after a quote's closing mark or before its opening mark."""
+    m = _AFTER_VERB_SPEAKER.match(after)
+    if m and _plausible(m.group("speaker")):
+        return _clean_speaker(m.group("speaker")), m.group("verb")
+    m = _AFTER_SPEAKER_VERB.match(after)
+    if m and _plausible(m.group("speaker")):
+        return _clean_speaker(m.group("speaker")), m.group("verb")
+    m = _ACCORDING.match(after)
+    if m and _plausible(m.group("speaker")):
+        return _clean_speaker(m.group("speaker")), "according to"
+    m = _BEFORE.search(before)
+    if m and _plausible(m.group("speaker")):
+        return _clean_speaker(m.group("speaker")), m.group("verb")
+    return None
+
+
+def _plausible(speaker: str) -> bool:
+    """A speaker is a name, a pronoun or a description that can speak (not "the report" or "the deal")."""
+    s = speaker.strip()
+    if s.lower() in PRONOUNS or s[:1].isupper() and s.split()[0].lower() not in {"the", "a", "an", "his", "her",
+                                                                                   "their"}:
+        return True
+    return bool(_DESCRIPTION_HEADS.search(s)) or bool(re.search(r"\b[A-Z]", s))
