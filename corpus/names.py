@@ -10,7 +10,7 @@ import re
 
 # Words that stand before a person's name as a title or role (lower case, without a final period).
 TITLES = frozenset("""
-mr mrs ms miss dr prof professor sir dame lord lady madam rev reverend father sister brother
+mr mrs ms miss dr prof professor sec mp mep sir dame lord lady madam rev reverend father sister brother
 president vice prime premier minister secretary chancellor governor gov lieutenant lt mayor deputy
 senator sen representative rep congressman congresswoman councillor councilor councilman councilwoman alderman
 speaker leader chairman chairwoman chair chief ceo cfo coo founder director commissioner ambassador envoy

@@ -11,10 +11,11 @@ Speakers are names as written; index.actors resolves them to actors.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
-from corpus.names import person_name
+from corpus.names import TITLES, person_name
 
 MIN_WORDS = 4  # a quoted phrase shorter than this is a title or a scare quote, not a statement
 OPEN, CLOSE = "\"“", "\"”"
@@ -23,7 +24,8 @@ VERBS = ("said", "says", "told", "added", "asked", "stated", "wrote", "writes", 
          "admitted", "acknowledged", "conceded", "announced", "claimed", "urged", "cautioned", "predicted",
          "testified", "concluded", "countered", "complained", "joked", "pleaded", "vowed", "promised",
          "emphasized", "emphasised", "stressed", "observed", "remarked", "suggested", "exclaimed", "shouted",
-         "agreed", "maintained", "lamented", "quipped", "reiterated", "affirmed", "boasted", "mused")
+         "agreed", "maintained", "lamented", "quipped", "reiterated", "affirmed", "boasted", "mused", "reports",
+         "reported", "sings", "sang", "asking", "saying", "adding", "telling")
 _VERB = "(?:" + "|".join(VERBS) + ")"
 PRONOUNS = {"he": "PERSON", "she": "PERSON", "they": "ANY", "it": "THING"}
 # A name: capitalised words (initials, hyphens, apostrophes, particles such as "de"/"van" inside).
@@ -31,18 +33,26 @@ _NAME = r"(?:[A-Z][\w'’.-]*(?:\s+(?:(?:de|van|von|der|da|di|bin|al|la|le|del)\
 # A speaker as written before or after a speech verb: a name (maybe with its role after a comma), a pronoun, or
 # a short description ("a spokesperson for the council", "the company").
 _SPEAKER = (r"(?P<speaker>(?:he|she|they|it|He|She|They|It)\b|(?:[a-z][\w-]*\s+){0,3}" + _NAME +
-            r"|(?:[Aa]n?|[Tt]he|[Hh]is|[Hh]er|[Tt]heir)\s+(?:[\w'’-]+\s+){0,3}?[\w'’-]+)")
+            r"|(?:[Aa]n?|[Tt]he|[Hh]is|[Hh]er|[Tt]heir|[Aa]nother)\s+(?:[\w'’-]+\s+){0,3}?[\w'’-]+)")
+# a speaker written before its verb, after a quote: any few words (a role, a name, an appositive), the name
+# picked out of them by _clean_speaker
+_SPEAKER_BEFORE_VERB = r"(?P<speaker>(?:[\w'’.@-]+,?\s+){0,8}?[\w'’.@-]+,?)"
 # after a quote's closing mark: `, X said` / `, said X` / `X told reporters`
-_AFTER_SPEAKER_VERB = re.compile(r"\s*[,—–-]?\s*" + _SPEAKER + r"(?:,[^,\n\"“”]{1,80},)?\s+(?:also\s+|later\s+)?"
+_AFTER_SPEAKER_VERB = re.compile(r"\s*[,—–-]?\s*" + _SPEAKER_BEFORE_VERB + r"\s+(?:also\s+|later\s+)?"
                                  r"(?P<verb>" + _VERB + r")\b")
 _AFTER_VERB_SPEAKER = re.compile(r"\s*[,—–-]?\s*(?P<verb>" + _VERB + r")\s+" + _SPEAKER)
 # before a quote's opening mark, within its sentence: `X said: "` / `X said, "` / `X told the court that "`
 _BEFORE = re.compile(_SPEAKER + r"(?:,[^,\n\"“”]{1,80},)?\s+(?:also\s+|later\s+|then\s+)?(?P<verb>" + _VERB +
-                     r")\b[^.\n\"“”]{0,60}?[:,]?\s*$")
+                     r")\b[^.\n\"“”]{0,200}?[:,]?\s*$")
 _ACCORDING = re.compile(r"\s*,?\s*according to\s+" + _SPEAKER)
-_DESCRIPTION_HEADS = re.compile(r"\b(spokes\w*|official|minister|president|lawyer|attorney|statement|"
-                                r"representative|police|company|agency|department|court|judge|prosecutor)\b", re.I)
-_PERSON_NAME = re.compile(r"\b[A-Z][a-z'’-]+(?:\s+(?:[A-Z]\.\s*)?[A-Z][a-z'’-]+){1,3}\b")
+_DESCRIPTION_HEADS = re.compile(r"\b(spokes|official|minister|president|lawyer|attorney|representative|police|"
+                                r"company|agency|department|court|judge|prosecutor|fan|analyst|expert|source|"
+                                r"executive|director|chief|leader|member|resident|witness|aide|adviser|advisor|"
+                                r"economist|scientist|researcher|professor|organi[sz]er|officer|manager)\w*\b", re.I)
+_WORD = r"[A-Z](?:['’][A-Z])?[a-z][\w'’-]*"
+_PERSON_NAME = re.compile(r"\b" + _WORD + r"(?:\s+(?:[A-Z]\.\s*)?(?:(?:van|von|de|der|den|da|di|del|la|le)\s+){0,2}"
+                          + _WORD + r"){1,3}\b")
+_SUBJECT = re.compile(r"(?:^|[.!?]\s+|\n\s*|[“\"]\s*)(?:[\w’'-]+\.?\s+){0,2}$")
 
 
 # Words that make a capitalised phrase an organisation, place or event rather than a person (general English).
@@ -53,12 +63,15 @@ festival power fire service services police army navy force forces university co
 news post times chronicle gazette herald journal tribune press radio tv television network media magazine
 board committee commission authority institute foundation centre center museum church airport port station
 street road avenue square bridge river lake mountain island islands north south east west new
-securities dock docks forensics ridge hall sports club
+securities dock docks forensics ridge hall sports club daily mail brewing
 monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
 september october november december advertisement photo video read more
 """.split())
 _NOT_FIRST = frozenset({"in", "on", "at", "but", "and", "when", "if", "as", "after", "before", "by", "for",
                         "with", "from", "to", "while", "since", "mr", "ms", "mrs", "dr", "this", "that"})
+
+
+_NAME_ONLY = re.compile(r"^(?:[A-Z][\w'’.-]*\s*){2,4}$")
 
 
 @dataclass(frozen=True)
@@ -124,20 +137,54 @@ def _sentence_start(text: str, pos: int) -> int:
     return m + 1 if m >= 0 else 0
 
 
-def _last_person(text: str, pos: int, people: list[str]) -> str | None:
-    """The person a pronoun before pos stands for: the last one named as the subject of a sentence (at its
-    start), else the last one named at all (by full name or a known surname)."""
-    best: dict[bool, tuple[int, str | None]] = {True: (-1, None), False: (-1, None)}
-    for name in people:
-        for form in {name, name.split()[-1]}:
-            for m in re.finditer(r"(?<!\w)" + re.escape(form) + r"(?!\w)", text[:pos]):
-                k = m.start()
-                head = text[max(0, k - 6):k]
-                subject = k == 0 or bool(re.search(r"(?:[.!?\n]\s*|\b(?:But|And)\s+)$", head))
-                for kind in {subject, False}:
-                    if k > best[kind][0]:
-                        best[kind] = (k, name)
-    return best[True][1] or best[False][1]
+class People:
+    """Where each known person is named outside quotes, for pronouns: built once per article, when needed."""
+
+    def __init__(self, text: str, people: list[str], segments: list[tuple[int, int]]) -> None:
+        quoted = segments
+        found: list[tuple[int, str, bool]] = []
+        for name in people:
+            for form in {name, name.split()[-1]}:
+                k = text.find(form)
+                while k >= 0:
+                    end = k + len(form)
+                    whole = (k == 0 or not text[k - 1].isalnum()) and (end >= len(text) or not text[end].isalnum())
+                    if whole and not any(a <= k < b for a, b in quoted):
+                        found.append((k, name, bool(_SUBJECT.search(text[max(0, k - 40):k]))))
+                    k = text.find(form, k + 1)
+        found.sort()
+        self.text = text
+        self.found = found
+        self.positions = [f[0] for f in found]
+
+    def before(self, pos: int) -> str | None:
+        """The person a pronoun at pos stands for: the paragraph that last names someone, and in it the last
+        person named as a sentence's subject, else the last one named."""
+        i = bisect.bisect_left(self.positions, pos)
+        if i == 0:
+            return None
+        last = self.found[i - 1]
+        para = self.text.rfind("\n", 0, last[0]) + 1
+        in_para = [f for f in self.found[:i] if f[0] >= para]
+        subjects = [f for f in in_para if f[2]]
+        return (subjects or in_para)[-1][1]
+
+
+def _trim(name: str) -> str:
+    """ "State Antony Blinken" (of "Secretary of State Antony Blinken") -> "Antony Blinken"."""
+    words = name.split()
+    while len(words) > 2 and words[0].lower().strip(".") in ORG_WORDS | TITLES:
+        words.pop(0)
+    return " ".join(words)
+
+
+def _title_like(quote: str) -> bool:
+    """ "State of the Union": a name or title in quotation marks, not a statement."""
+    words = quote.strip(" ,.").split()
+    return not re.search(r"[.!?,;:]\s", quote) and all(w[:1].isupper() or w.lower() in _SMALL for w in words)
+
+
+_SMALL = frozenset({"of", "the", "a", "an", "and", "in", "on", "to", "for", "at", "by", "with", "or"})
 
 
 def _looks_like_person(name: str, others: set[str]) -> bool:
@@ -151,13 +198,15 @@ def extract_quotes(text: str, people: list[str] | None = None, others: list[str]
     labelled PERSON), others: names known as organisations or places; both resolve pronouns and surnames, with
     the person-shaped names ("Firstname Lastname") found in the text."""
     not_people = {o.lower() for o in others or []}
-    found = (person_name(m.group(0)) for m in _PERSON_NAME.finditer(text))
+    found = (_trim(person_name(m.group(0))) for m in _PERSON_NAME.finditer(text))
     known = list(dict.fromkeys([*(person_name(p) for p in people or []),
                                 *(f for f in found if _looks_like_person(f, not_people))]))
     people_full = [p for p in known if " " in p]
     out: list[Quote] = []
     last: tuple[str, str, int, bool] | None = None  # speaker, verb, paragraph start, pronoun
-    for start, end in _segments(text):
+    segments = _segments(text)
+    finder: People | None = None
+    for start, end in segments:
         words = len(text[start:end].split())
         para = text.rfind("\n", 0, start) + 1
         after = text[end + 1:end + 160].split("\n")[0]
@@ -173,16 +222,19 @@ def extract_quotes(text: str, people: list[str] | None = None, others: list[str]
         if speaker.lower() in PRONOUNS:
             if PRONOUNS[speaker.lower()] != "PERSON":
                 continue  # "it said": an organisation, which the pronoun does not name
-            resolved = _last_person(text, start, people_full)
+            if finder is None:
+                finder = People(text, people_full, segments)
+            resolved = finder.before(start)
             if resolved is None:
                 continue
             speaker, pronoun = resolved, True
         elif " " not in speaker and speaker[:1].isupper():
-            full = [p for p in people_full if p.split()[-1] == speaker]
+            full = [p for p in people_full if p.split()[-1] == speaker] or [p for p in people_full
+                                                                          if speaker in p.split()]
             if len(set(full)) == 1:
                 speaker = full[0]
         last = (speaker, verb, para, pronoun)
-        if words < MIN_WORDS:
+        if words < MIN_WORDS or _title_like(text[start:end]):
             continue
         out.append(Quote(start, end, speaker, verb, pronoun))
     return out
@@ -194,8 +246,10 @@ def _attribution(after: str, before: str) -> tuple[str, str] | None:
     if m and _plausible(m.group("speaker")):
         return _clean_speaker(m.group("speaker")), m.group("verb")
     m = _AFTER_SPEAKER_VERB.match(after)
-    if m and _plausible(m.group("speaker")):
-        return _clean_speaker(m.group("speaker")), m.group("verb")
+    if m:
+        speaker = _name_in(m.group("speaker"))
+        if speaker and _plausible(speaker):
+            return _clean_speaker(speaker), m.group("verb")
     m = _ACCORDING.match(after)
     if m and _plausible(m.group("speaker")):
         return _clean_speaker(m.group("speaker")), "according to"
@@ -203,6 +257,38 @@ def _attribution(after: str, before: str) -> tuple[str, str] | None:
     if m and _plausible(m.group("speaker")):
         return _clean_speaker(m.group("speaker")), m.group("verb")
     return None
+
+
+def _name_in(words: str) -> str | None:
+    """The speaker in the words between a quote and its verb: "NYC Pride spokesperson Dan Dimant" -> "Dan
+    Dimant"; "Rod Eddington, BA's chief executive," -> "Rod Eddington"; "the play's organiser in Uganda, Sarah
+    Mukasa," -> "Sarah Mukasa"; a pronoun or a description ("lawyers for the administration") as it is."""
+    tokens = words.strip().rstrip(",").split()
+    if not tokens:
+        return None
+    if len(tokens) == 1:
+        return tokens[0]
+    runs: list[list[str]] = [[]]
+    for token in tokens:
+        word = token.rstrip(",")
+        if word in ("The", "A", "An", "This", "That"):
+            word = word.lower()
+        if word[:1].isupper() or word[:1].isdigit() and runs[-1]:
+            runs[-1].append(word)
+        elif runs[-1]:
+            runs.append([])
+        if token.endswith(",") and runs[-1]:
+            runs.append([])
+    runs = [r for r in runs if r]
+    if not runs:
+        return " ".join(tokens) if _DESCRIPTION_HEADS.search(words) else None
+    last_word = tokens[-1].rstrip(",")
+    if words.strip().endswith(",") and tokens[0][:1].isupper() and tokens[0] not in ("The", "A", "An"):
+        return " ".join(runs[0])  # "Alex Wade, deputy director of Oklahomans for Equality," said
+    if last_word[:1].isupper():
+        return " ".join(runs[-1])
+    return " ".join(runs[0]) if tokens[0][:1].isupper() else (" ".join(tokens) if _DESCRIPTION_HEADS.search(
+        words) else " ".join(runs[-1]))
 
 
 def _plausible(speaker: str) -> bool:
