@@ -186,11 +186,11 @@ def link_sample(ids: list[str]) -> sqlite3.Connection:
 
 
 def alias_figures(pairs: list[dict[str, Any]], conn: sqlite3.Connection) -> dict[str, Any]:
-    from corpus.entities import normalize_name
-
-    actor_of = {normalize_name(n): a for a, n in conn.execute("SELECT actor_id, name FROM actor_mentions")}
-    merged = [p for p in pairs if actor_of.get(normalize_name(p["a"])) is not None
-              and actor_of.get(normalize_name(p["a"])) == actor_of.get(normalize_name(p["b"]))]
+    actors_of: dict[str, set[int]] = {}
+    for actor, name in conn.execute("SELECT actor_id, name FROM actor_mentions"):
+        actors_of.setdefault(name, set()).add(actor)
+    # merged: some actor holds both names as written
+    merged = [p for p in pairs if actors_of.get(p["a"], set()) & actors_of.get(p["b"], set())]
     same = [p for p in pairs if p["same"]]
     found_same = [p for p in merged if p["same"]]
     return {"labelled_pairs": len(pairs), "same_actor": len(same), "merged": len(merged),
@@ -235,9 +235,28 @@ def main(argv: list[str] | None = None) -> int:
     ids = list(dict.fromkeys([*sample_ids(), *quote_ids]))
     conn = link_sample(ids)
     if args.pairs:
-        for actor, names in conn.execute("SELECT actor_id, group_concat(DISTINCT name) FROM actor_mentions "
-                                         "GROUP BY actor_id HAVING COUNT(DISTINCT name) > 1"):
-            print(actor, names)
+        from corpus.entities import normalize_name
+
+        names: dict[int, list[str]] = {}
+        for actor, name in conn.execute("SELECT DISTINCT actor_id, name FROM actor_mentions ORDER BY actor_id"):
+            names.setdefault(actor, []).append(name)
+        for actor, forms in names.items():
+            for other in forms[1:]:
+                where = [r[0] for r in conn.execute("SELECT article_id FROM actor_mentions WHERE actor_id = ? AND "
+                                                    "name = ? LIMIT 2", (actor, other))]
+                print(f"merged|{forms[0]}|{other}|{','.join(where)}")
+        by_token: dict[str, set[int]] = {}
+        for actor, forms in names.items():
+            for token in normalize_name(forms[0]).split():
+                if len(token) > 3:
+                    by_token.setdefault(token, set()).add(actor)
+        shown = 0
+        for token, actors in sorted(by_token.items()):
+            if 2 <= len(actors) <= 3 and shown < 80:
+                first, *rest = sorted(actors)
+                for other in rest:
+                    print(f"apart|{names[first][0]}|{names[other][0]}")
+                    shown += 1
         return 0
     pairs_file = DATA / "alias_pairs.jsonl"
     pairs = [json.loads(line) for line in open(pairs_file)] if pairs_file.exists() else []

@@ -17,7 +17,7 @@ from typing import Any
 from corpus.entities import normalize_name
 from corpus.names import person_name
 from index import store
-from index.actors import _abbreviation
+from index.actors import _abbreviation, actor_key
 
 CO_MENTIONED = 8  # actors listed as most often named with one
 
@@ -70,7 +70,7 @@ class ActorIndex:
         key = normalize_name(name)
         if not key:
             return None
-        for candidate in dict.fromkeys([key, normalize_name(person_name(name))]):
+        for candidate in dict.fromkeys([actor_key(name), key, normalize_name(person_name(name))]):
             row = self.conn.execute("SELECT actor_id FROM actor_aliases WHERE alias = ?", (candidate,)).fetchone()
             if row:
                 return int(row[0])

@@ -57,6 +57,8 @@ def _in_body(name: str, body: str) -> bool:
 def clean_mention(name: str, label: str, body: str) -> str | None:
     """The name a mention stands for, or None for a fragment the article's body never names."""
     name = strip_possessive(name)
+    if not name[:1].isupper() and not name[:1].isdigit() or re.search(r"[/?:|@]", name):
+        return None  # not a proper name ("max"), or a credit line run into a name ("Michael Clubb/AP")
     if label == "PERSON" and not _in_body(name, body):
         name = person_name(name)
     if not name:
@@ -106,6 +108,16 @@ def label_of(name: str, label: str, body: str) -> str:
         if _PERSON_AFTER.match(body[m.end():m.end() + 12]):
             person += 1
     return "GPE" if place > person else label
+
+
+def actor_key(name: str) -> str:
+    """The alias key of a name: normalised, except that a short all-capitals abbreviation keeps apart from the
+    same letters as a word ("US" is not "Us")."""
+    stripped = name.replace(".", "").replace(" ", "")
+    if 2 <= len(stripped) <= 5 and stripped.isupper() and stripped.isalpha():
+        return "abbr " + stripped.lower()
+    letters = acronym(normalize_name(name))
+    return f"abbr {letters}" if letters else normalize_name(name)
 
 
 def acronym(key: str) -> str | None:
@@ -194,33 +206,32 @@ class Linker:
         self.touched.add(new)
 
     def resolve(self, name: str, label: str, local: dict[str, int] | None = None) -> int | None:
-        """The existing actor a cleaned name stands for, or None."""
-        key = normalize_name(name)
+        """The existing actor a cleaned name stands for, or None. A surname alone or an abbreviation is linked by
+        what its own article names ("Kellerby" beside "Matthias Kellerby", "FDA" beside "Food and Drug
+        Administration"); across articles, an abbreviation only through an alias learnt that way, and a surname
+        labelled a person only to the one person of the archive with it."""
+        key = actor_key(name)
         if not key:
             return None
         local = local or {}
         tokens = key.split()
-        if len(tokens) == 1:
+        letters = _abbreviation(name)
+        if letters:
+            found = [a for k, a in local.items() if initials(k) == letters and self.aliases.types.get(a) != "PERSON"]
+            if len(set(found)) == 1:
+                return found[0]
+        elif len(tokens) == 1:
             found = [a for k, a in local.items() if len(k.split()) > 1 and k.split()[-1] == key
                      and self.aliases.types.get(a) == "PERSON"]
-            if len(set(found)) == 1:  # the full name of the same article
+            if len(set(found)) == 1 and label in ("PERSON", "ORG", "NORP"):  # the full name of the same article
                 return found[0]
-            if label in ("ORG", "PERSON"):  # "Lumora" beside "Lumora Systems" in one article
+            if label == "ORG":  # "Lumora" beside "Lumora Systems" in one article
                 found = [a for k, a in local.items() if len(k.split()) > 1 and k.split()[0] == key
                          and self.aliases.types.get(a) == "ORG"]
                 if len(set(found)) == 1:
                     return found[0]
         if key in self.aliases.by_key:
             return self.aliases.by_key[key]
-        letters = _abbreviation(name)
-        if letters:
-            candidates = self.aliases.by_initials.get(letters, set())
-            if len(candidates) == 1:
-                return next(iter(candidates))
-        if len(tokens) == 1 and label in ("PERSON", "ORG", "GPE", "NORP") and key[0].isalpha():
-            persons = self.aliases.persons_by_surname.get(key, set())
-            if len(persons) == 1:
-                return next(iter(persons))
         return None
 
     def link(self, article: Article, entities: Sequence[Entity]) -> dict[str, int]:
@@ -233,7 +244,7 @@ class Linker:
             name = clean_mention(entity.name, entity.label, body)
             if name is None:
                 continue
-            key = normalize_name(name)
+            key = actor_key(name)
             previous = cleaned.get(key)
             label = label_of(name, entity.label, body)
             cleaned[key] = (previous[0] if previous else name, previous[1] if previous else label,
@@ -241,18 +252,22 @@ class Linker:
         local: dict[str, int] = {}
         rows: dict[int, list[Any]] = {}
         # full names first, so that a surname alone in the same article finds them
-        for key, (name, label, mentions) in sorted(cleaned.items(), key=lambda kv: -len(kv[0].split())):
+        order = sorted(cleaned.items(), key=lambda kv: (_abbreviation(kv[1][0]) is not None, -len(kv[0].split())))
+        for key, (name, label, mentions) in order:
             actor = self.resolve(name, label, local)
+            created = actor is None
             if actor is None:
                 actor = self._new_actor(name, label)
                 if label == "PERSON" and len(key.split()) >= 2:
                     surname = key.split()[-1]
                     lone = self.aliases.single.get(surname)
                     others = self.aliases.persons_by_surname.get(surname, set())
-                    if lone is not None and not others and lone != actor:
+                    if (lone is not None and not others and lone != actor
+                            and self.aliases.types.get(lone) == "PERSON"):  # "Un" is a person, "UN" is not
                         self._alias(key, actor)
                         self._merge(lone, actor)
-            self._alias(key, actor)
+            if created or len(key.split()) > 1:  # a surname alone stays out: "Un" must not become "UN"
+                self._alias(key, actor)
             title_free = normalize_name(person_name(name)) if label == "PERSON" else key
             if title_free and title_free != key:
                 self._alias(title_free, actor)
