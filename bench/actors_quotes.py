@@ -71,7 +71,7 @@ def cleaned(ids: set[str]) -> dict[str, Any]:
     return out
 
 
-def label(sheet: Path) -> None:
+def label(sheet: Path, out_file: Path) -> None:
     """A labelling sheet (lines `article id|the quote's first words|speaker|last words when it spans paragraphs`)
     -> bench/data/quotes.jsonl with offsets and hashes only. The quote ends at the closing mark after its last
     words (by default after its first words)."""
@@ -83,7 +83,9 @@ def label(sheet: Path) -> None:
         article_id, first, speaker = row[0], row[1], row[2]
         text = articles[article_id].text
         start = text.find(first)
-        if start < 0 or text.find(first, start + 1) >= 0:
+        if start > 0 and text[start - 1] not in "\"“'‘":  # the quote's first words also occur before it
+            start = text.find(first, start + 1)
+        if start < 0 or text.find(first, start + 1) >= 0 and text[text.find(first, start + 1) - 1] in "\"“":
             raise SystemExit(f"{article_id}: '{first[:20]}…' found {text.count(first)} times")
         tail = text.find(row[3], start) + len(row[3]) if len(row) > 3 and row[3] else start + len(first)
         end = min(i for i in (text.find(c, tail) for c in CLOSING) if i >= 0)
@@ -93,7 +95,7 @@ def label(sheet: Path) -> None:
         out.append({"article_id": article_id, "source": source, "start": start, "end": end,
                     "speaker": speaker or None, "sha1": sha1(text[start:end])})
     DATA.mkdir(parents=True, exist_ok=True)
-    with open(DATA / "quotes.jsonl", "w") as f:
+    with open(out_file, "w") as f:
         f.writelines(json.dumps(r) + "\n" for r in out)
     print(f"wrote {len(out)} labels ({sum(1 for r in out if r['speaker'])} with a speaker)")
 
@@ -221,17 +223,18 @@ def sample_ids(n: int = 400) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--label", type=Path, help="a labelling sheet to turn into bench/data/quotes.jsonl")
+    parser.add_argument("--held-out", action="store_true", help="with --label: write quotes-heldout.jsonl")
     parser.add_argument("--pairs", action="store_true", help="print candidate alias pairs of the sample to label")
     args = parser.parse_args(argv)
     if not SHARED.exists():
         print(f"no evaluation data at {SHARED}", file=sys.stderr)
         return 2
     if args.label:
-        label(args.label)
+        label(args.label, DATA / ("quotes-heldout.jsonl" if args.held_out else "quotes.jsonl"))
         return 0
     load = os.getloadavg()
     labels = [json.loads(line) for line in open(DATA / "quotes.jsonl")]
-    quote_ids = sorted({r["article_id"] for r in labels})
+    quote_ids = sorted({r["article_id"] for r in labels})  # (held-out articles are not in the actor sample)
     ids = list(dict.fromkeys([*sample_ids(), *quote_ids]))
     conn = link_sample(ids)
     if args.pairs:
@@ -251,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
                 if len(token) > 3:
                     by_token.setdefault(token, set()).add(actor)
         shown = 0
-        for token, actors in sorted(by_token.items()):
+        for _token, actors in sorted(by_token.items()):
             if 2 <= len(actors) <= 3 and shown < 80:
                 first, *rest = sorted(actors)
                 for other in rest:
@@ -260,7 +263,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     pairs_file = DATA / "alias_pairs.jsonl"
     pairs = [json.loads(line) for line in open(pairs_file)] if pairs_file.exists() else []
-    result = {"quotes": quotes_figures(labels), "actors": alias_figures(pairs, conn),
+    held_out = [json.loads(line) for line in open(DATA / "quotes-heldout.jsonl")]
+    result = {"quotes": quotes_figures(labels), "quotes_held_out": quotes_figures(held_out),
+              "actors": alias_figures(pairs, conn),
               "answer_actor_names": fragments(conn),
               "linking": {"articles": len(ids),
                           "seconds": round(float(conn.execute("SELECT value FROM meta WHERE key = 'link_seconds'"

@@ -17,7 +17,8 @@ speaker leader chairman chairwoman chair chief ceo cfo coo founder director comm
 attorney general gen judge justice magistrate prosecutor lawyer spokesman spokeswoman spokesperson
 king queen prince princess emperor empress pope cardinal archbishop bishop sheikh crown
 colonel col captain capt major maj sergeant sgt officer detective inspector constable admiral commander
-coach manager striker midfielder defender goalkeeper forward guard quarterback pitcher
+coach manager correspondent reporter editor historian columnist anchor host
+striker midfielder defender goalkeeper forward guard quarterback pitcher
 former late acting interim incoming outgoing then lead top executive managing head
 """.split())
 _ARTICLES = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)

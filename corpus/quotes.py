@@ -123,6 +123,8 @@ def _segments(text: str) -> list[tuple[int, int]]:
 def _clean_speaker(name: str) -> str:
     """The name without the role words before it ("lead prosecutor Ruth Abernathy-Lowe")."""
     name = " ".join(name.strip(" ,.;:").split())
+    if name.split() and name.split()[-1].lower() in PRONOUNS:  # "the Code Conference when he (said)"
+        return name.split()[-1]
     words = name.split()
     if words and words[0][:1].islower() and words[0].lower() not in PRONOUNS and any(w[:1].isupper()
                                                                                      for w in words):

@@ -80,7 +80,7 @@ class ActorIndex:
                     if _initials(r[1]) == letters}
             if len(rows) == 1:
                 return rows.pop()
-        tokens = key.split()
+        tokens = normalize_name(person_name(name)).split() or key.split()
         rows = self.conn.execute("SELECT DISTINCT a.actor_id FROM actor_aliases a JOIN actors ac ON ac.id = "
                                  "a.actor_id WHERE a.alias LIKE ? AND ac.type = 'PERSON'",
                                  (f"% {tokens[-1]}",)).fetchall()

@@ -223,7 +223,9 @@ class Linker:
         elif len(tokens) == 1:
             found = [a for k, a in local.items() if len(k.split()) > 1 and k.split()[-1] == key
                      and self.aliases.types.get(a) == "PERSON"]
-            if len(set(found)) == 1 and label in ("PERSON", "ORG", "NORP"):  # the full name of the same article
+            if found and label in ("PERSON", "ORG", "NORP"):
+                # the full name of the same article; of namesakes ("Matthias" and his father "Harald Kellerby"),
+                # the one the article names most (entities come most mentioned first)
                 return found[0]
             if label == "ORG":  # "Lumora" beside "Lumora Systems" in one article
                 found = [a for k, a in local.items() if len(k.split()) > 1 and k.split()[0] == key
@@ -232,7 +234,22 @@ class Linker:
                     return found[0]
         if key in self.aliases.by_key:
             return self.aliases.by_key[key]
+        if len(tokens) == 1 and not letters and label in ("PERSON", "ORG", "NORP"):
+            persons = self.aliases.persons_by_surname.get(key, set())
+            if len(persons) == 1 and self._co_mentioned(next(iter(persons)), set(local.values())):
+                return next(iter(persons))
         return None
+
+    def _co_mentioned(self, actor: int, others: set[int]) -> bool:
+        """Whether an article of actor also names one of others: a surname alone is linked across articles to the
+        one person with it only when its article shares that person's company ("Kellerby" beside Corvenna and
+        Greystone), not to any namesake ("Walker", a child, is not Judge Justin Walker)."""
+        if not others:
+            return False
+        marks = ",".join("?" * len(others))
+        return self.conn.execute(
+            f"SELECT 1 FROM actor_mentions a JOIN actor_mentions b ON b.article_id = a.article_id WHERE a.actor_id = ? "
+            f"AND b.actor_id IN ({marks}) LIMIT 1", [actor, *others]).fetchone() is not None
 
     def link(self, article: Article, entities: Sequence[Entity]) -> dict[str, int]:
         """Link one article's actor mentions; returns its names' keys -> actor ids."""
