@@ -141,10 +141,6 @@ TOOLS: list[ToolSpec] = [
 ]
 
 
-def _schema(model: type[BaseModel]) -> dict[str, Any]:
-    return model.model_json_schema()
-
-
 def build_server(get_engine: Callable[[], Engine], settings: Settings, version: str = "",
                  limiter: Callable[[], RateLimiter | None] = lambda: None, tools: list[ToolSpec] | None = None
                  ) -> Any:
@@ -155,8 +151,8 @@ def build_server(get_engine: Callable[[], Engine], settings: Settings, version: 
     from mcp.server import Server
 
     specs = {t.name: t for t in (tools if tools is not None else TOOLS)}
-    listed = [types.Tool(name=t.name, description=t.description, input_schema=_schema(t.args),
-                         output_schema=_schema(t.out),
+    listed = [types.Tool(name=t.name, description=t.description, input_schema=t.args.model_json_schema(),
+                         output_schema=t.out.model_json_schema(),
                          annotations=types.ToolAnnotations(read_only_hint=True, destructive_hint=False,
                                                            idempotent_hint=True, open_world_hint=False))
               for t in specs.values()]
@@ -173,14 +169,19 @@ def build_server(get_engine: Callable[[], Engine], settings: Settings, version: 
             return refused(f"no tool named {params.name!r}; tools: {', '.join(specs)}")
         try:
             args = spec.args.model_validate(params.arguments or {})
-            if spec.rate_limited:
-                _check_rate(limiter(), ctx)
-            out = await anyio.to_thread.run_sync(lambda: _run(spec, get_engine, settings, args))
-        except ValidationError as exc:
+        except ValidationError as exc:  # the API's 422, in words a model can act on
             return refused(f"invalid arguments for {spec.name}: " + "; ".join(
                 f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors()))
-        except (ToolRefused, NotFound, *UNAVAILABLE) as exc:
+        try:
+            if spec.rate_limited:
+                _check_rate(limiter(), ctx)
+            # the engine's calls are blocking (numpy, FAISS, SQLite): in a worker thread, as FastAPI runs them
+            out = await anyio.to_thread.run_sync(lambda: _run(spec, get_engine, settings, args))
+        except (ToolRefused, NotFound, *UNAVAILABLE) as exc:  # the API's 429, 404 and 503
             return refused(str(exc))
+        except Exception:  # the API's 500: logged here, nothing of it told to the caller
+            log.exception("MCP tool %s failed", spec.name)
+            return refused(f"internal error in {spec.name}; the server's log has the details")
         return types.CallToolResult(content=[types.TextContent(type="text", text=spec.text(out))],
                                     structured_content=out)
 

@@ -16,11 +16,10 @@ from typing import Any
 
 import anyio
 import pytest
+from pydantic import BaseModel, ConfigDict, Field
 
 from qa.settings import Settings
 from tests.service import ROOT, Server
-
-pytestmark = pytest.mark.slow
 
 QUESTION = "How many preorders had Lumora received for the Halo?"
 QUERY = "Lumora Halo home hub"
@@ -92,6 +91,7 @@ def calls(request: pytest.FixtureRequest) -> dict[str, Any]:
     return request.getfixturevalue(f"over_{request.param}")
 
 
+@pytest.mark.slow
 def test_lists_the_three_tools_with_the_api_filters_and_output_schemas(calls: dict[str, Any]) -> None:
     tools = calls["tools"]
     assert set(tools) == TOOLS
@@ -104,6 +104,7 @@ def test_lists_the_three_tools_with_the_api_filters_and_output_schemas(calls: di
         assert tool.output_schema["type"] == "object" and tool.annotations.read_only_hint
 
 
+@pytest.mark.slow
 def test_ask_citations_are_exact_quotes_of_the_articles(calls: dict[str, Any], demo_settings: Settings) -> None:
     from qa.engine import open_reader
 
@@ -120,6 +121,7 @@ def test_ask_citations_are_exact_quotes_of_the_articles(calls: dict[str, Any], d
         assert f"[{c['n']}]" in answer["answer"] and c["quote"] in calls["ask"].content[0].text  # and as text
 
 
+@pytest.mark.slow
 def test_search_passages_are_exact_spans(calls: dict[str, Any]) -> None:
     results = structured(calls["search"])["results"]
     assert len(results) >= 3 and any("Halo" in h["text"] for h in results)
@@ -129,6 +131,7 @@ def test_search_passages_are_exact_spans(calls: dict[str, Any]) -> None:
         assert f"article {hit['article_id']}" in calls["search"].content[0].text
 
 
+@pytest.mark.slow
 def test_until_excludes_later_articles(calls: dict[str, Any]) -> None:
     late = [c for c in structured(calls["ask"])["citations"] if c["date"] > calls["until"]]
     assert late  # the unfiltered answer cites an article after `until` ...
@@ -141,6 +144,7 @@ def test_until_excludes_later_articles(calls: dict[str, Any]) -> None:
     assert narrowed and all(h["date"] <= calls["search_earliest"] for h in narrowed)
 
 
+@pytest.mark.slow
 def test_wrong_calls_are_tool_errors_that_say_why(calls: dict[str, Any]) -> None:
     assert calls["missing"].is_error and "no-such-article" in calls["missing"].content[0].text
     assert calls["misspelt"].is_error and "untill" in calls["misspelt"].content[0].text  # not silently ignored
@@ -148,6 +152,7 @@ def test_wrong_calls_are_tool_errors_that_say_why(calls: dict[str, Any]) -> None
     assert calls["bad_date"].is_error and "as_of" in calls["bad_date"].content[0].text
 
 
+@pytest.mark.slow
 def test_tools_answer_what_the_api_answers(over_stdio: dict[str, Any], over_http: dict[str, Any],
                                            server: Server) -> None:
     status, api = server.post("/api/ask", {"question": QUESTION})
@@ -180,6 +185,7 @@ def _raw_stdio(settings: Settings, lines: list[dict[str, Any]], prelude: str, er
     return [line for line in out + rest.splitlines() if line.strip()], errfile.read_text()
 
 
+@pytest.mark.slow
 def test_stdio_stdout_carries_protocol_messages_only(demo_settings: Settings, tmp_path: Path) -> None:
     # a tool's code that prints, and writes to fd 1 directly (as a C library might), while DEBUG logs flow
     prelude = ("import os, qa.search as s\n_search = s.Searcher.search\n"
@@ -223,6 +229,7 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
         return int(error.code)
 
 
+@pytest.mark.slow
 def test_http_endpoint_has_the_api_limits(limited: Server) -> None:
     # reads need no key, on /mcp as on /api, even with NEWSQA_API_KEY set (it guards writes; no tool writes)
     *asks, search = anyio.run(_asks, f"{limited.url}/mcp", 3)
@@ -244,6 +251,7 @@ def test_http_endpoint_has_the_api_limits(limited: Server) -> None:
     assert status == 405  # stateless: no server-initiated stream to hold open
 
 
+@pytest.mark.slow
 def test_mcp_help_and_no_index(tmp_path: Path) -> None:
     help_text = subprocess.run([sys.executable, "-m", "cli", "mcp", "--help"], cwd=ROOT, capture_output=True,
                                text=True, timeout=60).stdout
@@ -258,3 +266,39 @@ async def _call_once(target: Any, name: str, arguments: dict[str, Any]) -> Any:
 
     async with Client(target, read_timeout_seconds=120) as client:
         return await client.call_tool(name, arguments)
+
+
+class WordsArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(max_length=50)
+
+
+class WordsOut(BaseModel):
+    words: int
+
+
+def test_a_tool_is_one_row_of_the_table() -> None:
+    """How timeline or quotes join: a ToolSpec naming argument and output models and the engine call; validation,
+    structured output, text content and errors come with it (in-process client, no index needed)."""
+    from mcp import Client
+
+    from api.mcp import TOOLS, ToolSpec, build_server
+
+    def fail(engine: Any, settings: Any, args: Any) -> dict[str, Any]:
+        raise RuntimeError("secret internals")
+
+    extra = [ToolSpec("words", "Counts words.", WordsArgs, WordsOut, lambda e, s, a: {"words": len(a.text.split())}),
+             ToolSpec("broken", "Always fails.", WordsArgs, WordsOut, fail)]
+    server = build_server(lambda: None, Settings.from_env({}, index_dir=Path("/nonexistent")),  # type: ignore
+                          tools=[*TOOLS, *extra])
+
+    async def calls() -> tuple[Any, ...]:
+        async with Client(server) as client:
+            return ((await client.list_tools()).tools, await client.call_tool("words", {"text": "three little words"}),
+                    await client.call_tool("words", {"text": "x" * 51}), await client.call_tool("broken", {"text": ""}))
+
+    tools, counted, too_long, broken = anyio.run(calls)
+    assert [t.name for t in tools] == ["search", "ask", "get_article", "words", "broken"]
+    assert counted.structured_content == {"words": 3} and json.loads(counted.content[0].text) == {"words": 3}
+    assert too_long.is_error and "50" in too_long.content[0].text
+    assert broken.is_error and "secret" not in broken.content[0].text and "internal error" in broken.content[0].text
