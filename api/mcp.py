@@ -3,7 +3,12 @@ stdio (`newsqa mcp`) and streamable HTTP (`/mcp` in the service).
 
 Thin on purpose: each tool is a row of TOOLS, naming its argument model (the API's request models and limits), its
 output model (the API's response models, so the structured output is what /api returns) and the engine call the
-API route makes. A new tool (timeline, quotes) is one more row."""
+API route makes. A new tool is one more row, e.g. for POST /api/timeline (names as that route has them):
+
+    ToolSpec("timeline", "A story's events in date order (as POST /api/timeline) ...", TimelineRequest,
+             TimelineOut, lambda engine, settings, args: <what the route calls>(engine, args), rate_limited=True)
+
+(arguments: subclass the request model with extra="forbid", as SearchArgs does)."""
 
 from __future__ import annotations
 
