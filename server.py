@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from api.deps import UNAVAILABLE, EngineHolder
 from api.jobs import Jobs
+from api.mcp import HEADERS as MCP_HEADERS
 from api.mcp import PATH as MCP_PATH
 from api.mcp import HttpEndpoint, build_server
 from api.routes import admin, articles, ask, feeds, pages, search
@@ -62,7 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if settings.cors_allow_list:  # off unless NEWSQA_CORS_ORIGINS names origins
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_allow_list, allow_credentials=False,
-                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
+                           allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", *MCP_HEADERS], expose_headers=MCP_HEADERS)
     for exc_type in UNAVAILABLE:
         app.add_exception_handler(exc_type, _unavailable)
     for router in ROUTERS:

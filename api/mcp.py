@@ -33,6 +33,7 @@ from qa.settings import Settings
 
 log = logging.getLogger("newsqa.mcp")
 PATH = "/mcp"
+HEADERS = ["Mcp-Protocol-Version", "Mcp-Session-Id"]  # what a browser client of /mcp sends: CORS must allow them
 INSTRUCTIONS = ("A news archive. `ask` answers a question with sentences quoted from articles, `search` ranks "
                 "passages, `get_article` returns an article's text. Every quote and passage is exact: the text of "
                 "article `article_id` from `start` to `end` (of its headline when `field` is 'title'). Filters: "

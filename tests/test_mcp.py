@@ -302,3 +302,20 @@ def test_a_tool_is_one_row_of_the_table() -> None:
     assert counted.structured_content == {"words": 3} and json.loads(counted.content[0].text) == {"words": 3}
     assert too_long.is_error and "50" in too_long.content[0].text
     assert broken.is_error and "secret" not in broken.content[0].text and "internal error" in broken.content[0].text
+
+
+def test_cors_origins_may_call_mcp_from_a_browser(tmp_path: Path) -> None:
+    """A page of an origin in NEWSQA_CORS_ORIGINS passes the preflight with the MCP headers; others get no CORS."""
+    from fastapi.testclient import TestClient
+
+    import server
+
+    app = server.create_app(Settings.from_env({}, index_dir=tmp_path / "index", cors_origins="http://app.example"))
+    client = TestClient(app)  # no lifespan needed: the preflight is answered by the CORS middleware
+    ask = {"Access-Control-Request-Method": "POST",
+           "Access-Control-Request-Headers": "content-type,mcp-protocol-version"}
+    allowed = client.options("/mcp", headers={"Origin": "http://app.example", **ask})
+    assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "http://app.example"
+    assert "mcp-protocol-version" in allowed.headers["access-control-allow-headers"].lower()
+    other = client.options("/mcp", headers={"Origin": "http://evil.example", **ask})
+    assert "access-control-allow-origin" not in other.headers
