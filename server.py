@@ -13,9 +13,13 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+from starlette.routing import Route
 
 from api.deps import UNAVAILABLE, EngineHolder
 from api.jobs import Jobs
+from api.mcp import HEADERS as MCP_HEADERS
+from api.mcp import PATH as MCP_PATH
+from api.mcp import HttpEndpoint, build_server
 from api.routes import actors, admin, articles, ask, feeds, pages, search
 from api.routes.pages import DOCS_ASSETS
 from api.security import BodyLimit, RateLimiter
@@ -45,7 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.error("%s", exc)  # the service still starts: requests get 503 with this message
         background = _start_background(app, settings)
         try:
-            yield
+            async with mcp.lifespan():  # the MCP session manager runs in the app's lifespan (FastAPI skips a route's)
+                yield
         finally:
             for stop in background:
                 stop()
@@ -58,11 +63,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if settings.cors_allow_list:  # off unless NEWSQA_CORS_ORIGINS names origins
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_allow_list, allow_credentials=False,
-                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
+                           allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", *MCP_HEADERS], expose_headers=MCP_HEADERS)
     for exc_type in UNAVAILABLE:
         app.add_exception_handler(exc_type, _unavailable)
     for router in ROUTERS:
         app.include_router(router)
+    # MCP tools over streamable HTTP: read-only, behind the same body limit and question rate limit as /api
+    mcp = HttpEndpoint(build_server(lambda: app.state.engine.get(), settings, app.version,
+                                    limiter=lambda: app.state.rate_limiter), settings)
+    app.router.routes.append(Route(MCP_PATH, endpoint=mcp))  # an ASGI app: every method reaches it
     return app
 
 

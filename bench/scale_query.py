@@ -54,7 +54,9 @@ def _percentiles(times: list[float]) -> dict[str, float]:
     return {"p50_ms": round(float(np.percentile(ms, 50)), 2), "p95_ms": round(float(np.percentile(ms, 95)), 2)}
 
 
-def measure(index_dir: Path, n_queries: int, seed: int = 0) -> dict:
+def measure(index_dir: Path, n_queries: int, seed: int = 0, milvus_uri: str | None = None) -> dict:
+    """The figures on index_dir, or (milvus_uri) on the Milvus it was published to, read through the Milvus
+    engine's reader alone; the queries are made from index_dir's stored chunks either way."""
     from index import store
     from index.reader import IndexReader
     from qa.answer import Answerer
@@ -63,7 +65,13 @@ def measure(index_dir: Path, n_queries: int, seed: int = 0) -> dict:
 
     one_thread_numerics()
     started = time.perf_counter()
-    reader = IndexReader(index_dir)
+    if milvus_uri:
+        from index.milvus import MilvusConfig
+        from index.milvus_reader import MilvusReader
+
+        reader = MilvusReader(MilvusConfig(milvus_uri))
+    else:
+        reader = IndexReader(index_dir)
     open_seconds = time.perf_counter() - started
     opened = _memory_mb()["rss_mb"]
     dim = reader.manifest.dim
@@ -101,7 +109,8 @@ def measure(index_dir: Path, n_queries: int, seed: int = 0) -> dict:
         exact = ids[np.argsort(-(matrix @ vec))[:10]]
         found = [c for c, _ in reader.search(vec, 10)]
         recalls.append(len(set(found) & set(exact.tolist())) / 10)
-    return {"chunks": reader.manifest.chunks, "vector_index": reader.stats()["vector_index"],
+    return {"engine": "milvus" if milvus_uri else "embedded", "chunks": reader.manifest.chunks,
+            "vector_index": reader.stats()["vector_index"],
             "open_seconds": round(open_seconds, 2), "rss_after_open_mb": opened, "search": _percentiles(search_times),
             "ask": _percentiles(ask_times), **memory,
             "recall_at_10": round(float(np.mean(recalls)), 3), "queries": len(texts)}
@@ -112,8 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, required=True, help="an index written by bench/scale_update.py")
     parser.add_argument("--queries", type=int, default=200, help="search queries (asks: half as many)")
     parser.add_argument("--json", type=Path, help="write the figures as JSON to this file")
+    parser.add_argument("--milvus-uri", help="answer from the Milvus this index was published to (NEWSQA_STORE=milvus)")
     args = parser.parse_args(argv)
-    figures = measure(args.index, args.queries)
+    figures = measure(args.index, args.queries, milvus_uri=args.milvus_uri)
     print(json.dumps(figures))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")

@@ -20,6 +20,8 @@ from cli.evaluate import add_parser as add_eval_parser
 from cli.evaluate import cmd_eval
 from cli.feeds import add_parser as add_feeds_parser
 from cli.feeds import cmd_feeds, cmd_watch
+from cli.mcp import add_parser as add_mcp_parser
+from cli.mcp import cmd_mcp
 from cli.train import add_parser as add_train_parser
 from cli.train import cmd_train
 from index.actor_reader import ActorsUnavailable
@@ -129,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_feeds_parser(sub, common)
     add_actors_parser(sub, common)
     add_train_parser(sub, common)
+    add_mcp_parser(sub, common)
 
     p = sub.add_parser("serve", parents=[common], help="start the HTTP service (JSON API)")
     p.add_argument("--host", help="bind address (env NEWSQA_HOST; default 127.0.0.1)")
@@ -138,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "claim_stdout", False):  # newsqa mcp: from here on stdout carries protocol messages only
+        from api.mcp import claim_stdout
+
+        args.wire = claim_stdout()
     settings = Settings.from_env(index_dir=args.index, model=args.model,
                                  host=getattr(args, "host", None), port=getattr(args, "port", None))
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else getattr(
@@ -350,7 +357,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "search": cmd_search, "show": cmd_show, "stats": cmd_stats,
             "remove": cmd_remove, "rebuild": cmd_rebuild, "serve": cmd_serve,
-            "eval": cmd_eval, "train": cmd_train, "feeds": cmd_feeds, "watch": cmd_watch,
+            "eval": cmd_eval, "train": cmd_train, "feeds": cmd_feeds, "watch": cmd_watch, "mcp": cmd_mcp,
             "actor": cmd_actor, "quotes": cmd_quotes}
 
 

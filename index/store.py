@@ -230,6 +230,20 @@ def vectors_for(conn: sqlite3.Connection, hashes: Sequence[str], dim: int) -> np
     return out
 
 
+def chunk_vectors(conn: sqlite3.Connection, chunk_ids: Sequence[int], dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """(chunk ids found, their stored vectors) for some chunk ids; ids no longer stored are left out."""
+    ids: list[int] = []
+    blobs: list[bytes] = []
+    for batch in _batches([int(i) for i in chunk_ids]):
+        for chunk_id, blob in conn.execute("SELECT c.id, e.vector FROM chunks c JOIN embeddings e ON e.hash = "
+                                           f"c.embed_hash WHERE c.id IN ({','.join('?' * len(batch))})", batch):
+            ids.append(int(chunk_id))
+            blobs.append(blob)
+    matrix = (np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, dim) if blobs
+              else np.zeros((0, dim), dtype=np.float32))
+    return np.array(ids, dtype=np.int64), matrix
+
+
 def all_chunk_vectors(conn: sqlite3.Connection, dim: int) -> tuple[np.ndarray, np.ndarray]:
     """(chunk ids, vectors) of every stored chunk: enough to rebuild the vector index without the model."""
     rows = conn.execute("SELECT c.id, e.vector FROM chunks c JOIN embeddings e ON e.hash = c.embed_hash "

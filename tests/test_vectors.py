@@ -168,6 +168,11 @@ def test_writer_builds_an_ivf_index_past_the_threshold_and_reader_filters_it(tmp
     query = fake_embedder.encode(["The ferry story number 7"])[0]
     hits = reader.search(query, 5)
     assert len(hits) == 5
+    # the 8-bit candidates are ordered again by the stored float vectors: the exact top 5, with exact cosines
+    stored = _stored_vectors(path)
+    exact = sorted(((c, float(v @ query)) for c, v in stored.items()), key=lambda item: -item[1])[:5]
+    assert [s for _, s in hits] == pytest.approx([s for _, s in exact], abs=1e-6)  # (ties in any order)
+    assert all(s == pytest.approx(float(stored[c] @ query), abs=1e-6) for c, s in hits)
     mask = reader.table.article == reader.table.article_names.index("a7")
     assert [h[0] for h in reader.search(query, 5, mask)] == reader.table.ids[mask].tolist()
     assert reader.cosine(query, hits[0][0]) == pytest.approx(hits[0][1], abs=0.02)
