@@ -153,6 +153,7 @@ class UpdateOut(BaseModel):
     reused: int
     seconds: dict[str, float]
     generation: int
+    stories_touched: int = Field(0, description="Stories the update created, changed or emptied")
 
 
 class JobOut(BaseModel):

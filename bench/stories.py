@@ -1,0 +1,113 @@
+"""Story grouping against labelled article pairs: pairwise precision and recall, and what grouping costs.
+
+The labels (bench/data/story_pairs.jsonl: article ids, same story or not, a few words on why; no article text)
+were made by reading both articles of pairs drawn from ../shared/data/realtimeqa (CNN, USA Today, The Week) and
+../shared/data/news-dev/bbc, across the range of content similarity, with hard negatives (same actors, another
+event; daily digests). The grouping runs from scratch over an index of each corpus, in a transaction that is
+rolled back (the index is left as it was). Pairs with an even line number calibrate StoryParams; the odd ones
+are reported apart as held out.
+
+    .venv/bin/python bench/stories.py --index realtimeqa=DIR --index news-dev/bbc=DIR2 --json bench/results/stories.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import ROOT, conditions, write_json  # noqa: E402
+from index import store, stories  # noqa: E402
+
+LABELS = ROOT / "bench" / "data" / "story_pairs.jsonl"
+
+
+def load_labels(path: Path = LABELS) -> list[dict[str, Any]]:
+    return [dict(json.loads(line), line=i) for i, line in enumerate(path.read_text().splitlines()) if line.strip()]
+
+
+def group(index_dir: Path, params: stories.StoryParams) -> tuple[dict[str, str], dict[str, str | None], float]:
+    """(article -> story, article -> original it copies, seconds) of a from-scratch grouping; nothing is kept."""
+    conn = store.connect(index_dir)
+    conn.isolation_level = None
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("DELETE FROM meta WHERE key IN ('stories')")
+        vectors = stories.article_vectors(conn)  # read first: the grouping's own cost is what is timed
+        started = time.perf_counter()
+        stories.update_stories(conn, [], vectors, params)
+        seconds = time.perf_counter() - started
+        rows = conn.execute("SELECT article_id, story_id, copy_of FROM story_members").fetchall()
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+    return {r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows}, seconds
+
+
+def score(pairs: list[dict[str, Any]], assigned: dict[str, str]) -> dict[str, Any]:
+    tp = sum(1 for p in pairs if p["same"] and assigned.get(p["a"]) == assigned.get(p["b"]))
+    fp = sum(1 for p in pairs if not p["same"] and assigned.get(p["a"]) == assigned.get(p["b"]))
+    fn = sum(1 for p in pairs if p["same"] and assigned.get(p["a"]) != assigned.get(p["b"]))
+    return {"pairs": len(pairs), "positives": sum(p["same"] for p in pairs),
+            "precision": round(tp / (tp + fp), 3) if tp + fp else None,
+            "recall": round(tp / (tp + fn), 3) if tp + fn else None, "true_pos": tp, "false_pos": fp,
+            "false_neg": fn}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--index", action="append", required=True, metavar="CORPUS=DIR",
+                        help="an index of a labelled corpus (realtimeqa, news-dev/bbc); repeat for each")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="a StoryParams field to vary (as users would through the same dataclass)")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    load = os.getloadavg()
+    params = stories.StoryParams()
+    for item in args.set:
+        name, value = item.split("=", 1)
+        params = replace(params, **{name: type(getattr(params, name))(value)})
+    labels = load_labels()
+    assigned: dict[str, str] = {}
+    per_corpus: dict[str, Any] = {}
+    for item in args.index:
+        corpus, path = item.split("=", 1)
+        mine, copies, seconds = group(Path(path), params)
+        assigned.update({f"{corpus}:{a}": s for a, s in mine.items()})
+        conn = sqlite3.connect(Path(path) / store.DB_NAME)
+        n_articles = conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+        conn.close()
+        sizes = sorted((list(mine.values()).count(s) for s in set(mine.values())), reverse=True)
+        per_corpus[corpus] = {"articles": n_articles, "stories": len(set(mine.values())),
+                              "stories_of_2_or_more": sum(1 for s in sizes if s > 1), "largest_story": sizes[0],
+                              "copies": sum(1 for c in copies.values() if c), "grouping_seconds": round(seconds, 2),
+                              "ms_per_article": round(1000 * seconds / max(1, n_articles), 3)}
+    keyed = [dict(p, a=f"{p['corpus']}:{p['a']}", b=f"{p['corpus']}:{p['b']}") for p in labels
+             if any(item.startswith(p["corpus"] + "=") for item in args.index)]
+    result = {
+        "command": "bench/stories.py " + " ".join(f"--index {i.split('=')[0]}=DIR" for i in args.index),
+        "params": asdict(params),
+        "all": score(keyed, assigned),
+        "calibration_half": score([p for p in keyed if p["line"] % 2 == 0], assigned),
+        "held_out_half": score([p for p in keyed if p["line"] % 2 == 1], assigned),
+        "by_corpus": {c: score([p for p in keyed if p["corpus"] == c], assigned) for c in per_corpus},
+        "grouping": per_corpus,
+        "conditions": conditions(load),
+    }
+    print(json.dumps({k: result[k] for k in ("all", "calibration_half", "held_out_half", "by_corpus", "grouping")},
+                     indent=1))
+    if args.json:
+        write_json(args.json, result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
