@@ -16,13 +16,14 @@ from fastapi_offline import FastAPIOffline
 
 from api.deps import UNAVAILABLE, EngineHolder
 from api.jobs import Jobs
-from api.routes import admin, articles, ask, feeds, pages, search
+from api.routes import admin, articles, ask, feeds, pages, search, stories
 from api.routes.pages import DOCS_ASSETS
 from api.security import BodyLimit, RateLimiter
 from qa.settings import Settings
 
 log = logging.getLogger("newsqa.server")
-ROUTERS = (ask.router, search.router, articles.router, feeds.router, admin.router, pages.router)
+ROUTERS = (ask.router, search.router, stories.router, articles.router, feeds.router, admin.router,
+           pages.router)
 
 
 async def _unavailable(_: Request, exc: Exception) -> JSONResponse:

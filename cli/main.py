@@ -18,6 +18,8 @@ from cli.evaluate import add_parser as add_eval_parser
 from cli.evaluate import cmd_eval
 from cli.feeds import add_parser as add_feeds_parser
 from cli.feeds import cmd_feeds, cmd_watch
+from cli.stories import add_parser as add_stories_parser
+from cli.stories import cmd_stories, cmd_timeline
 from cli.train import add_parser as add_train_parser
 from cli.train import cmd_train
 from index.embed import ModelUnavailable
@@ -125,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_eval_parser(sub, common)
     add_feeds_parser(sub, common)
     add_train_parser(sub, common)
+    add_stories_parser(sub, common)
 
     p = sub.add_parser("serve", parents=[common], help="start the HTTP service (JSON API)")
     p.add_argument("--host", help="bind address (env NEWSQA_HOST; default 127.0.0.1)")
@@ -346,7 +349,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "search": cmd_search, "show": cmd_show, "stats": cmd_stats,
             "remove": cmd_remove, "rebuild": cmd_rebuild, "serve": cmd_serve,
-            "eval": cmd_eval, "train": cmd_train, "feeds": cmd_feeds, "watch": cmd_watch}
+            "eval": cmd_eval, "train": cmd_train, "feeds": cmd_feeds, "watch": cmd_watch,
+            "timeline": cmd_timeline, "stories": cmd_stories}
 
 
 if __name__ == "__main__":

@@ -59,6 +59,7 @@ class StoryParams:
     copy_cosine: float = 0.985  # a re-published copy of a report
     terms_kept: int = 60  # distinctive words kept per article
     lead_chars: int = 3000  # of the text, after the headline (counted twice)
+    idf_prior: int = 1000  # articles added to the count in IDFs: a small archive weighs words as a large one would
     undated_candidates: int = 20_000  # undated articles compared with an undated one (the latest stored)
     actors_shown: int = 6
 
@@ -259,7 +260,7 @@ def _term_weights(conn: sqlite3.Connection, counts: Mapping[str, Counter[str]], 
                                batch).fetchall())
     out: dict[str, dict[str, float]] = {}
     for article_id, c in counts.items():
-        weights = {t: (1 + math.log(k)) * math.log(n / (1 + df.get(t, 0))) for t, k in c.items()}
+        weights = {t: (1 + math.log(k)) * math.log((n + params.idf_prior) / (1 + df.get(t, 0))) for t, k in c.items()}
         top = sorted(weights.items(), key=lambda x: -x[1])[:params.terms_kept]
         norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
         out[article_id] = {t: round(w / norm, 4) for t, w in top if w > 0}
