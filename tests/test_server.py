@@ -110,7 +110,8 @@ def test_openapi_lists_every_endpoint(client: TestClient) -> None:
                       ("/api/articles", "POST"), ("/api/articles/{article_id}", "DELETE"),
                       ("/api/index/rebuild", "POST"), ("/api/jobs/{job_id}", "GET"),
                       ("/api/feeds", "GET"), ("/api/feeds", "POST"), ("/api/feeds/{feed_id}", "GET"),
-                      ("/api/feeds/{feed_id}", "DELETE"), ("/v1/models", "GET"), ("/v1/chat/completions", "POST")}
+                      ("/api/feeds/{feed_id}", "DELETE"), ("/v1/models", "GET"), ("/v1/chat/completions", "POST"),
+                      ("/api/stories", "GET"), ("/api/stories/{story_id}", "GET"), ("/api/timeline", "POST")}
     assert paths["/api/ask"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/AskRequest")
     assert "429" in paths["/v1/chat/completions"]["post"]["responses"]
