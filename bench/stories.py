@@ -52,6 +52,40 @@ def group(index_dir: Path, params: stories.StoryParams) -> tuple[dict[str, str],
     return {r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows}, seconds
 
 
+def update_cost(index_dir: Path, params: stories.StoryParams, n: int = 50,
+                sample: set[str] | None = None) -> dict[str, Any]:
+    """What grouping costs inside an ingest: every article (or those of `sample`, the others deleted first, as
+    an ingest of just that file would hold) grouped in one update, then its n newest articles taken out and added
+    back as a later update: its time, the stories it rewrote and the stored articles it read. Rolled back."""
+    conn = store.connect(index_dir)
+    conn.isolation_level = None
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        if sample is not None:
+            keep = sorted(sample)
+            conn.execute("CREATE TEMP TABLE keep (id TEXT PRIMARY KEY)")
+            conn.executemany("INSERT INTO keep VALUES (?)", [(i,) for i in keep])
+            conn.execute("DELETE FROM articles WHERE id NOT IN (SELECT id FROM keep)")  # chunks, entities cascade
+        conn.execute("DELETE FROM meta WHERE key IN ('stories')")
+        vectors = stories.article_vectors(conn)
+        newest = [r[0] for r in conn.execute("SELECT id FROM articles WHERE date IS NOT NULL ORDER BY date DESC, id "
+                                             "LIMIT ?", (n,))]
+        started = time.perf_counter()
+        stories.update_stories(conn, [], vectors, params)
+        whole = time.perf_counter() - started
+        total = conn.execute("SELECT COUNT(*) FROM stories").fetchone()[0]
+        stories.update_stories(conn, newest, {}, params)
+        started = time.perf_counter()
+        done = stories.update_stories(conn, [], {a: vectors[a] for a in newest}, params)
+        seconds = time.perf_counter() - started
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+    return {"articles": len(vectors), "all_at_once_seconds": round(whole, 2), "stories": total,
+            f"update_{n}_seconds": round(seconds, 3), f"update_{n}_stories_touched": len(done.touched | done.deleted),
+            f"update_{n}_stored_articles_read": done.compared}
+
+
 def score(pairs: list[dict[str, Any]], assigned: dict[str, str]) -> dict[str, Any]:
     tp = sum(1 for p in pairs if p["same"] and assigned.get(p["a"]) == assigned.get(p["b"]))
     fp = sum(1 for p in pairs if not p["same"] and assigned.get(p["a"]) == assigned.get(p["b"]))
@@ -68,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="an index of a labelled corpus (realtimeqa, news-dev/bbc); repeat for each")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="a StoryParams field to vary (as users would through the same dataclass)")
+    parser.add_argument("--sample", type=Path, metavar="JSONL",
+                        help="also time grouping as an ingest of just these articles would (e.g. corpus-small.jsonl; "
+                             "its articles must be in the first --index)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     load = os.getloadavg()
@@ -90,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
                               "stories_of_2_or_more": sum(1 for s in sizes if s > 1), "largest_story": sizes[0],
                               "copies": sum(1 for c in copies.values() if c), "grouping_seconds": round(seconds, 2),
                               "ms_per_article": round(1000 * seconds / max(1, n_articles), 3)}
+    first = Path(args.index[0].split("=", 1)[1])
+    cost = {"whole_index": update_cost(first, params)}
+    if args.sample:
+        ids = {json.loads(line)["id"] for line in args.sample.read_text().splitlines() if line.strip()}
+        cost["sample"] = {"file": args.sample.name, **update_cost(first, params, sample=ids)}
     keyed = [dict(p, a=f"{p['corpus']}:{p['a']}", b=f"{p['corpus']}:{p['b']}") for p in labels
              if any(item.startswith(p["corpus"] + "=") for item in args.index)]
     result = {
@@ -100,9 +142,11 @@ def main(argv: list[str] | None = None) -> int:
         "held_out_half": score([p for p in keyed if p["line"] % 2 == 1], assigned),
         "by_corpus": {c: score([p for p in keyed if p["corpus"] == c], assigned) for c in per_corpus},
         "grouping": per_corpus,
+        "ingest_cost": cost,
         "conditions": conditions(load),
     }
-    print(json.dumps({k: result[k] for k in ("all", "calibration_half", "held_out_half", "by_corpus", "grouping")},
+    print(json.dumps({k: result[k] for k in ("all", "calibration_half", "held_out_half", "by_corpus", "grouping",
+                                             "ingest_cost")},
                      indent=1))
     if args.json:
         write_json(args.json, result)
