@@ -135,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     keyed = [dict(p, a=f"{p['corpus']}:{p['a']}", b=f"{p['corpus']}:{p['b']}") for p in labels
              if any(item.startswith(p["corpus"] + "=") for item in args.index)]
     result = {
-        "command": "bench/stories.py " + " ".join(f"--index {i.split('=')[0]}=DIR" for i in args.index),
+        "command": "bench/stories.py " + " ".join(f"--index {i.split('=')[0]}=DIR" for i in args.index)
+                   + (f" --sample {args.sample.name}" if args.sample else ""),
         "params": asdict(params),
         "all": score(keyed, assigned),
         "calibration_half": score([p for p in keyed if p["line"] % 2 == 0], assigned),
