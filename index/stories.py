@@ -178,15 +178,20 @@ def _place(conn: sqlite3.Connection, added: Mapping[str, np.ndarray], params: St
     stored_matrix = np.stack(pool.vectors) if pool.vectors else np.zeros((0, 1), np.float32)
     stored_days = np.array(pool.days, dtype=np.int64)
     n_stored = len(pool.ids)
-    for article_id, day in zip(order, days, strict=True):
+    # this update's own vectors and days, filled as its articles are placed (no re-stacking per article)
+    own_matrix = np.zeros((len(order), len(next(iter(added.values())))), dtype=np.float32)
+    own_days = np.array(days, dtype=np.int64)
+    for k, (article_id, day) in enumerate(zip(order, days, strict=True)):
         vector = added[article_id]
+        own_matrix[k] = vector
         cand = _near(stored_days, day, params) if n_stored else np.zeros(0, dtype=np.int64)
         sims = stored_matrix[cand] @ vector if len(cand) else np.zeros(0, dtype=np.float32)
-        if len(pool.ids) > n_stored:  # this update's articles placed so far
-            own = _near(np.array(pool.days[n_stored:], dtype=np.int64), day, params)
+        placed = len(pool.ids) - n_stored
+        if placed:  # this update's articles placed so far
+            own = _near(own_days[:placed], day, params)
             if len(own):
                 cand = np.concatenate([cand, own + n_stored])
-                sims = np.concatenate([sims, np.stack([pool.vectors[n_stored + i] for i in own]) @ vector])
+                sims = np.concatenate([sims, own_matrix[own] @ vector])
         linked, root = _links(weights[article_id], cand, sims, pool, params)
         if not linked:
             story = _new_story_id(article_id, taken)
