@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from qa.conversation import Turn
 from qa.search import Query
@@ -112,6 +112,12 @@ class TimelineRequestIn(BaseModel):
     since: dt.date | None = None
     until: dt.date | None = None
     as_of: dt.date | None = Field(default=None, description="Later articles do not exist")
+
+    @model_validator(mode="after")
+    def _has_subject(self) -> TimelineRequestIn:
+        if not self.query and not self.actor:
+            raise ValueError("give a query, an actor or both")
+        return self
 
 
 class StoryArticleOut(BaseModel):

@@ -37,8 +37,6 @@ def story(story_id: Annotated[str, Path(max_length=64)], engine: EngineDep) -> d
 @router.post("/api/timeline", response_model=TimelineOut, summary="Dated events about a subject, each an exact "
              "quote of its article", responses=errors(400, 413, 503))
 def timeline(body: TimelineRequestIn, engine: EngineDep) -> dict[str, Any]:
-    if not body.query and not body.actor:
-        raise HTTPException(422, "give a query, an actor or both")
     request = TimelineRequest(query=body.query, actor=body.actor, since=body.since, until=body.until,
                               as_of=body.as_of)
     return build_timeline(engine.reader, engine.searcher, request).to_dict()
