@@ -220,6 +220,7 @@ def test_ask_says_what_the_archive_holds(server: Server) -> None:
     status, body = server.post("/api/ask", {"question": "What did the Corvenna chess federation decide in 1987?"})
     assert status == 200 and body["abstained"]
     assert body["coverage"]["text"].startswith("The archive has")  # an abstention says what there is, too
+    assert body["nearest"] and all(n["story_id"] for n in body["nearest"])
     status, body = server.post("/api/ask", {"question": "timeline of the port strike"})
     assert status == 200 and body["timeline"] and len(body["citations"]) == len(body["timeline"]["events"]) >= 4
     assert body["answer"].count("[") == len(body["citations"])

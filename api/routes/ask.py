@@ -44,10 +44,11 @@ def _with_stories(engine: Engine, out: dict[str, Any]) -> dict[str, Any]:
     """Each citation's story id, and what the archive holds on the subject: the stories of the cited articles
     (of the nearest ones when abstaining)."""
     cited = [c["article_id"] for c in out["citations"]]
-    subject = cited or [n["article_id"] for n in out.get("nearest", []) if n.get("article_id")][:1]
-    stories = engine.reader.story_ids(sorted(set(subject)))
-    for citation in out["citations"]:
-        citation["story_id"] = stories.get(citation["article_id"])
+    nearest = [n["article_id"] for n in out.get("nearest", []) if n.get("article_id")]
+    subject = cited or nearest[:1]
+    stories = engine.reader.story_ids(sorted(set(cited + nearest)))
+    for item in [*out["citations"], *out.get("nearest", [])]:
+        item["story_id"] = stories.get(item.get("article_id", ""))
     out["coverage"] = coverage(engine.reader, subject[:3]).to_dict()
     return out
 
