@@ -235,3 +235,18 @@ def test_cli_timeline_and_stories(demo_settings: Settings, capsys: pytest.Captur
     assert body["events"][0]["article_id"] == WALKOUT
     assert main(["stories", "dock strike", "--index", str(demo_settings.index_dir)]) == 0
     assert "Saltmere Dock Workers Walk Out" in capsys.readouterr().out
+
+
+def test_stories_bench_runs(demo_settings: Settings, tmp_path: Path) -> None:
+    """bench/stories.py on the demo index (no labelled pairs there): grouping and update figures, index unchanged."""
+    from bench.stories import main
+
+    before = _members(demo_settings.index_dir)
+    out = tmp_path / "stories.json"
+    assert main(["--index", f"demo={demo_settings.index_dir}", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["all"]["pairs"] == 0 and result["grouping"]["demo"]["articles"] >= 30
+    cost = result["ingest_cost"]["whole_index"]
+    assert cost["stories"] == len(set(s for s, _ in before.values()))  # the same grouping as the writer's
+    assert 0 < cost["update_50_stories_touched"] <= cost["stories"]
+    assert _members(demo_settings.index_dir) == before  # rolled back
