@@ -20,13 +20,14 @@ from api.jobs import Jobs
 from api.mcp import HEADERS as MCP_HEADERS
 from api.mcp import PATH as MCP_PATH
 from api.mcp import HttpEndpoint, build_server
-from api.routes import actors, admin, articles, ask, feeds, pages, search
+from api.routes import actors, admin, articles, ask, feeds, pages, search, stories
 from api.routes.pages import DOCS_ASSETS
 from api.security import BodyLimit, RateLimiter
 from qa.settings import Settings
 
 log = logging.getLogger("newsqa.server")
-ROUTERS = (ask.router, search.router, articles.router, actors.router, feeds.router, admin.router, pages.router)
+ROUTERS = (ask.router, search.router, stories.router, articles.router, actors.router, feeds.router, admin.router,
+           pages.router)
 
 
 async def _unavailable(_: Request, exc: Exception) -> JSONResponse:

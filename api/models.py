@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from qa.conversation import Turn
 from qa.search import Query
@@ -48,6 +48,7 @@ class AskRequest(Filters):
 class SearchRequest(Filters):
     query: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
     k: int = Field(default=10, ge=1, le=100)
+    per_story: bool = Field(default=False, description="At most one hit per story (its best)")
 
 
 class CitationOut(BaseModel):
@@ -66,6 +67,7 @@ class CitationOut(BaseModel):
                                             "headline (title)")
     cut: bool = Field(False, description="The quote is the start of a longer sentence (the answer shows it "
                                          "followed by '…')")
+    story_id: str | None = Field(None, description="The story of the cited article (GET /api/stories/{id})")
 
 
 class ShortAnswerOut(BaseModel):
@@ -74,6 +76,72 @@ class ShortAnswerOut(BaseModel):
     start: int = Field(description="Where it starts in that citation's quote: quote[start:end] == text")
     end: int
     score: float = Field(description="The answer model's probability that it is the answer")
+
+
+class CoverageOut(BaseModel):
+    articles: int = Field(description="Articles on the subject (re-published copies counted once)")
+    first_date: str | None
+    last_date: str | None
+    newest: dict[str, Any] | None = Field(default=None, description="The newest: article_id, title, date")
+    text: str = Field(default="", description="The same in words: 'The archive has 14 articles on this, ...'")
+
+
+class TimelineEventOut(BaseModel):
+    date: str
+    quote: str = Field(description="Exact: article text[start:end], or title[start:end] when field is 'title'")
+    article_id: str
+    title: str | None
+    source: str | None = None
+    url: str | None = None
+    field: Literal["text", "title"]
+    start: int
+    end: int
+    story_id: str | None
+
+
+class TimelineOut(BaseModel):
+    subject: str = ""
+    events: list[TimelineEventOut]
+    coverage: CoverageOut
+
+
+class TimelineRequestIn(BaseModel):
+    query: str | None = Field(default=None, min_length=1, max_length=MAX_QUESTION_CHARS,
+                              description="What the timeline is about, in words")
+    actor: str | None = Field(default=None, min_length=1, max_length=200, description="An actor it follows")
+    since: dt.date | None = None
+    until: dt.date | None = None
+    as_of: dt.date | None = Field(default=None, description="Later articles do not exist")
+
+    @model_validator(mode="after")
+    def _has_subject(self) -> TimelineRequestIn:
+        if not self.query and not self.actor:
+            raise ValueError("give a query, an actor or both")
+        return self
+
+
+class StoryArticleOut(BaseModel):
+    article_id: str
+    title: str | None
+    date: str | None
+    source: str | None
+    copies: list[str] = Field(default_factory=list, description="Re-published copies folded into this article")
+
+
+class StoryOut(BaseModel):
+    id: str
+    title: str | None = Field(description="Headline of the story's most central article")
+    first_date: str | None
+    last_date: str | None
+    article_count: int
+    copies: int
+    lead_article: str | None
+    articles: list[StoryArticleOut]
+    actors: list[dict[str, Any]] = Field(description="Main actors: name, type, articles naming them")
+
+
+class StoriesOut(BaseModel):
+    stories: list[StoryOut]
 
 
 class AnswerOut(BaseModel):
@@ -91,6 +159,10 @@ class AnswerOut(BaseModel):
     nearest: list[dict[str, Any]] = Field(description="When abstaining: the closest articles")
     actors: list[dict[str, Any]] = Field(description="Main actors of the cited articles")
     resolved_question: str | None = Field(default=None, description="The question after resolving follow-ups")
+    coverage: CoverageOut | None = Field(default=None, description="What the archive holds on the subject: the "
+                                         "cited (or, abstaining, nearest) articles' stories")
+    timeline: TimelineOut | None = Field(default=None, description="Set when the question asks for a timeline "
+                                         "(\"timeline of the port strike\"): its events, cited in the answer")
 
 
 class HitOut(BaseModel):
@@ -107,6 +179,7 @@ class HitOut(BaseModel):
     dense_score: float
     bm25_score: float
     duplicates: list[str] = Field(description="Other articles carrying the same passage (re-published copies)")
+    story_id: str | None = Field(default=None, description="The story of the hit's article")
 
 
 class SearchOut(BaseModel):
@@ -153,6 +226,7 @@ class UpdateOut(BaseModel):
     reused: int
     seconds: dict[str, float]
     generation: int
+    stories_touched: int = Field(0, description="Stories the update created, changed or emptied")
 
 
 class JobOut(BaseModel):

@@ -167,6 +167,16 @@ DESCRIPTIONS: dict[str, Description] = {
         "text, and queries in a fresh process: search and ask p50/p95, RSS, recall@10 of the vector search.",
         ".venv/bin/python bench/scale_update.py --sizes 10000 100000 1000000 "
         "--json bench/results/scale-update.json"),
+    "stories": Description(
+        "Story grouping against labelled article pairs",
+        "245 article pairs from RealTime QA (CNN, USA Today, The Week) and the BBC archive, labelled same story or "
+        "not by reading both articles (bench/data/story_pairs.jsonl: ids only), with hard negatives (same actors, "
+        "another event; daily digests). Pairwise precision and recall of the grouping made from scratch over an "
+        "index of each corpus; even pairs calibrated StoryParams, odd ones are held out. Ingest cost: the grouping "
+        "step's own time for a whole index and for the corpus-small articles alone, and for a later update of the "
+        "50 newest articles: its time, the stories it rewrote and the stored articles it read.",
+        ".venv/bin/python bench/stories.py --index realtimeqa=DIR --index news-dev/bbc=DIR2 "
+        "--sample ../shared/data/realtimeqa/corpus-small.jsonl --json bench/results/stories.json"),
     "update": Description(
         "Incremental update vs full rebuild",
         "A full build of corpus-small into an empty index, then adding 50 articles to the built index: both "

@@ -22,6 +22,8 @@ from cli.feeds import add_parser as add_feeds_parser
 from cli.feeds import cmd_feeds, cmd_watch
 from cli.mcp import add_parser as add_mcp_parser
 from cli.mcp import cmd_mcp
+from cli.stories import add_parser as add_stories_parser
+from cli.stories import cmd_stories, cmd_timeline
 from cli.train import add_parser as add_train_parser
 from cli.train import cmd_train
 from index.actor_reader import ActorsUnavailable
@@ -132,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_actors_parser(sub, common)
     add_train_parser(sub, common)
     add_mcp_parser(sub, common)
+    add_stories_parser(sub, common)
 
     p = sub.add_parser("serve", parents=[common], help="start the HTTP service (JSON API)")
     p.add_argument("--host", help="bind address (env NEWSQA_HOST; default 127.0.0.1)")
@@ -358,7 +361,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "search": cmd_search, "show": cmd_show, "stats": cmd_stats,
             "remove": cmd_remove, "rebuild": cmd_rebuild, "serve": cmd_serve,
             "eval": cmd_eval, "train": cmd_train, "feeds": cmd_feeds, "watch": cmd_watch, "mcp": cmd_mcp,
-            "actor": cmd_actor, "quotes": cmd_quotes}
+            "actor": cmd_actor, "quotes": cmd_quotes, "timeline": cmd_timeline, "stories": cmd_stories}
 
 
 if __name__ == "__main__":

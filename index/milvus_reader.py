@@ -398,6 +398,21 @@ class MilvusReader:
                 found.add(r["article"])
         return found
 
+    # Stories are grouped in the local index the writer keeps (index.stories) and not published to Milvus yet:
+    # this engine answers without story ids, story lists or copy folding from stories.
+    def story_ids(self, article_ids: list[str]) -> dict[str, str]:
+        return {}
+
+    def stories(self, story_ids: list[str] | None = None, *, since: str | None = None, until: str | None = None,
+                limit: int = 50) -> list[dict[str, Any]]:
+        return []
+
+    def story_articles(self, story_id: str) -> list[dict[str, Any]]:
+        return []
+
+    def copy_origins(self, article_ids: list[str]) -> dict[str, str]:
+        return {}
+
     def stats(self) -> dict[str, Any]:
         generation = self.generation
         infos = list(generation.articles.values())

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from corpus.entities import Entity
-from index import feeds, integrity, lexical, store, vectors
+from index import feeds, integrity, lexical, store, stories, vectors
 from index.compact import CompactRows
 from index.manifest import IndexCorrupt, IndexNotFound, Manifest
 
@@ -386,6 +386,19 @@ class IndexReader:
 
     def articles_mentioning(self, name: str) -> set[str]:
         return store.articles_mentioning(self.conn, name)
+
+    def story_ids(self, article_ids: list[str]) -> dict[str, str]:
+        return stories.story_ids(self.conn, article_ids)
+
+    def stories(self, story_ids: list[str] | None = None, *, since: str | None = None, until: str | None = None,
+                limit: int = 50) -> list[dict[str, Any]]:
+        return stories.story_rows(self.conn, story_ids, since=since, until=until, limit=limit)
+
+    def story_articles(self, story_id: str) -> list[dict[str, Any]]:
+        return stories.story_articles(self.conn, story_id)
+
+    def copy_origins(self, article_ids: list[str]) -> dict[str, str]:
+        return stories.copy_origins(self.conn, article_ids)
 
     def chunks(self, chunk_ids: list[int]) -> dict[int, dict[str, Any]]:
         return store.chunk_rows(self.conn, chunk_ids)

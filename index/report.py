@@ -29,6 +29,7 @@ class UpdateReport:
     reused: int = 0  # texts whose vectors were cached or shared with an identical chunk
     seconds: dict[str, float] = field(default_factory=dict)
     generation: int = 0
+    stories_touched: int = 0  # stories the update created, changed or emptied (index.stories)
 
     @property
     def records(self) -> int:
@@ -38,7 +39,8 @@ class UpdateReport:
         """Add another batch's report to this one."""
         for name in ("new", "updated", "removed", "not_found", "skipped"):
             getattr(self, name).extend(getattr(other, name))
-        for name in ("unchanged", "duplicates", "chunks_added", "chunks_removed", "embedded", "reused"):
+        for name in ("unchanged", "duplicates", "chunks_added", "chunks_removed", "embedded", "reused",
+                     "stories_touched"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for stage, seconds in other.seconds.items():
             self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
@@ -50,7 +52,7 @@ class UpdateReport:
             "duplicates": self.duplicates, "removed": len(self.removed), "not_found": self.not_found,
             "skipped": [{"where": s.where, "reason": s.reason} for s in self.skipped],
             "records": self.records, "chunks_added": self.chunks_added, "chunks_removed": self.chunks_removed,
-            "embedded": self.embedded, "reused": self.reused,
+            "embedded": self.embedded, "reused": self.reused, "stories_touched": self.stories_touched,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()}, "generation": self.generation,
         }
 

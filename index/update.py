@@ -29,7 +29,7 @@ from corpus.article import Article
 from corpus.chunk import Chunk, Chunker, embedding_text
 from corpus.entities import Entity, extract_entities
 from corpus.readers import Skipped
-from index import actors, integrity, lexical, segments, store, vectors
+from index import actors, integrity, lexical, segments, store, stories, vectors
 from index.embed import Embedder, backend_of, hash_key
 from index.lock import write_lock
 from index.manifest import BackendMismatch, IndexCorrupt, Manifest
@@ -78,7 +78,9 @@ class Writer:
                  on_progress: Callable[[str, int, int], None] | None = None, backend: str = "torch",
                  ann_threshold: int = vectors.DEFAULT_ANN_THRESHOLD, nprobe: int = vectors.DEFAULT_NPROBE,
                  known_entities: Mapping[str, Sequence[Entity]] | None = None,
-                 publish: Callable[[sqlite3.Connection, Changes, Manifest], None] | None = None) -> None:
+                 publish: Callable[[sqlite3.Connection, Changes, Manifest], None] | None = None,
+                 story_params: stories.StoryParams | None = None) -> None:
+        self.story_params = story_params or stories.StoryParams()  # how articles are grouped into stories
         # Entities found elsewhere (a Ray ingest finds them on the cluster), by article content hash; read when
         # each update runs, so the caller may fill it batch by batch. Articles not in it go through spaCy here.
         self.known_entities: Mapping[str, Sequence[Entity]] = known_entities if known_entities is not None else {}
@@ -291,6 +293,7 @@ class Writer:
         try:
             changes = self._write_rows(plan, entities, report)
             added = store.vectors_for(self.conn, [h for _, h in plan.chunks], dim)
+            self._group_stories(plan, added, report)
             manifest = self._write_generation(dim, generation, report, changes, added)
             log.info("update: committing generation %d", generation)
             self.conn.execute("COMMIT")
@@ -306,7 +309,8 @@ class Writer:
         keep = {generation, generation - 1, manifest.vector_base, previous.vector_base if previous else 0}
         vectors.remove_stale(self.index_dir, keep=keep)
         lexical.remove_stale_lexical(self.index_dir, keep={generation, generation - 1})
-        report.seconds["write"] = time.perf_counter() - t2 - report.seconds["bm25"]
+        report.seconds["write"] = (time.perf_counter() - t2 - report.seconds["bm25"]
+                                   - report.seconds.get("stories", 0.0) - report.seconds.get("actors", 0.0))
         if self.publish is not None:
             t4 = time.perf_counter()
             self.publish(self.conn, changes, manifest)
@@ -336,6 +340,19 @@ class Writer:
         store.prune_embeddings(self.conn, removed_hashes)
         return Changes(np.array(old_chunk_ids, dtype=np.int64), new_ids, list(plan.remove_ids),
                        [a.id for a in plan.articles], removed_texts, plan.fresh)
+
+    def _group_stories(self, plan: Plan, added: np.ndarray, report: UpdateReport) -> None:
+        """In the open transaction: the articles removed leave their stories, the new ones join or start one."""
+        started = time.perf_counter()
+        rows: dict[str, list[int]] = {}
+        for row, (chunk, _) in enumerate(plan.chunks):
+            rows.setdefault(chunk.article_id, []).append(row)
+        means = {a: stories.mean_vector(added[r]) for a, r in rows.items()}
+        done = stories.update_stories(self.conn, plan.remove_ids, means, self.story_params)
+        report.stories_touched += len(done.touched) + len(done.deleted)
+        report.seconds["stories"] = time.perf_counter() - started
+        log.info("update: %d articles grouped, %d stories touched (%d stored articles compared)", done.grouped,
+                 len(done.touched) + len(done.deleted), done.compared)
 
     def _write_generation(self, dim: int, generation: int, report: UpdateReport, changes: Changes,
                           added: np.ndarray) -> Manifest:

@@ -76,6 +76,34 @@ def test_ask_click_citation_and_see_it_highlighted(server: Server, browser, tmp_
     assert page.input_value("#question") == "first line\nsecond line"  # Shift+Enter: a new line, not sent
 
 
+def test_timeline_question_renders_a_timeline(server: Server, browser) -> None:  # type: ignore[no-untyped-def]
+    _, expected = server.post("/api/ask", {"question": "timeline of the port strike"})
+    events = expected["timeline"]["events"]
+    assert len(events) >= 4
+    page = browser.new_page()
+    page.goto(server.url + "/")
+    page.fill("#question", "timeline of the port strike")
+    page.press("#question", "Enter")
+    answer = page.locator("li.msg.assistant").last
+    rows = answer.locator("ol.timeline > li.timeline-event")
+    rows.first.wait_for(timeout=60_000)
+    assert rows.count() == len(events)
+    # dates down the side, in date order, each beside its own quote
+    dates = [rows.nth(i).locator("time.timeline-date").inner_text() for i in range(rows.count())]
+    assert dates == [e["date"] for e in events] == sorted(dates)
+    assert rows.nth(0).locator(".timeline-quote").inner_text().startswith(events[0]["quote"])
+    left = [rows.nth(i).locator("time").bounding_box()["x"] for i in range(rows.count())]  # type: ignore[index]
+    quote_x = rows.nth(0).locator(".timeline-quote").bounding_box()["x"]  # type: ignore[index]
+    assert len(set(left)) == 1 and quote_x > left[0]
+    assert expected["coverage"]["text"] in answer.inner_text()
+    # the last line's [n] opens its article with that sentence marked
+    rows.nth(rows.count() - 1).locator("button.cite").click()
+    mark = page.locator("#article-text mark")
+    mark.wait_for(timeout=30_000)
+    assert mark.inner_text() == events[-1]["quote"]
+    assert page.locator("#article-title").inner_text() == events[-1]["title"]
+
+
 def test_no_answer_state(server: Server, browser) -> None:  # type: ignore[no-untyped-def]
     page = browser.new_page()
     page.goto(server.url + "/")

@@ -111,7 +111,8 @@ def test_openapi_lists_every_endpoint(client: TestClient) -> None:
                       ("/api/index/rebuild", "POST"), ("/api/jobs/{job_id}", "GET"),
                       ("/api/feeds", "GET"), ("/api/feeds", "POST"), ("/api/feeds/{feed_id}", "GET"),
                       ("/api/feeds/{feed_id}", "DELETE"), ("/v1/models", "GET"), ("/v1/chat/completions", "POST"),
-                      ("/api/actors", "GET"), ("/api/actors/{actor_id}", "GET"), ("/api/quotes", "GET")}
+                      ("/api/actors", "GET"), ("/api/actors/{actor_id}", "GET"), ("/api/quotes", "GET"),
+                      ("/api/stories", "GET"), ("/api/stories/{story_id}", "GET"), ("/api/timeline", "POST")}
     assert paths["/api/ask"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/AskRequest")
     assert "429" in paths["/v1/chat/completions"]["post"]["responses"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter
@@ -16,6 +17,8 @@ from api.openai_compat import completion, completion_chunks
 from qa.answer import Answer
 from qa.conversation import Turn, resolve
 from qa.engine import Engine
+from qa.stories import coverage, newest_date
+from qa.timeline import TimelineRequest, build_timeline, timeline_question
 
 router = APIRouter()
 STREAMED = {200: {"content": {"text/event-stream": {}}}}
@@ -25,11 +28,42 @@ STREAMED = {200: {"content": {"text/event-stream": {}}}}
              dependencies=[RateLimited], responses={**STREAMED, **READ_ERRORS})
 def ask(body: AskRequest, engine: EngineDep, settings: SettingsDep) -> Any:
     question = resolve(body.question, body.turns(), _type_of(engine))
+    wanted = timeline_question(question, body.as_of, newest_date(engine.reader))
+    if wanted is not None and not body.stream:
+        return _timeline_answer(engine, question, replace(wanted, actor=body.actor,
+                                                          since=body.since or wanted.since,
+                                                          until=body.until or wanted.until))
     k = body.k if body.k is not None else settings.top_k  # NEWSQA_TOP_K, as /v1/chat/completions reads
     answer = engine.answerer.answer(body.to_query(question, k))
     if body.stream:
         return StreamingResponse(_sse(answer, question), media_type="text/event-stream")
-    return {**answer.to_dict(), "resolved_question": question}
+    return _with_stories(engine, {**answer.to_dict(), "resolved_question": question})
+
+
+def _with_stories(engine: Engine, out: dict[str, Any]) -> dict[str, Any]:
+    """Each citation's story id, and what the archive holds on the subject: the stories of the cited articles
+    (of the nearest ones when abstaining)."""
+    cited = [c["article_id"] for c in out["citations"]]
+    nearest = [n["article_id"] for n in out.get("nearest", []) if n.get("article_id")]
+    subject = cited or nearest[:1]
+    stories = engine.reader.story_ids(sorted(set(cited + nearest)))
+    for item in [*out["citations"], *out.get("nearest", [])]:
+        item["story_id"] = stories.get(item.get("article_id", ""))
+    out["coverage"] = coverage(engine.reader, subject[:3]).to_dict()
+    return out
+
+
+def _timeline_answer(engine: Engine, question: str, wanted: TimelineRequest) -> dict[str, Any]:
+    """A timeline question answered as one: its events are the answer's lines and citations."""
+    found = build_timeline(engine.reader, engine.searcher, wanted, actors=engine.actor_index)
+    citations = [{"n": i, "article_id": e["article_id"], "title": e["title"], "date": e["date"],
+                  "source": e["source"], "url": e["url"], "quote": e["quote"], "start": e["start"], "end": e["end"],
+                  "chunk_id": -1, "score": 1.0, "field": e["field"], "cut": False, "story_id": e["story_id"]}
+                 for i, e in enumerate(found.events, 1)]
+    return {"question": question, "answer": found.answer_text(), "short_answer": None, "short_answers": [],
+            "confidence": 1.0 if found.events else 0.0, "citations": citations, "abstained": not found.events,
+            "nearest": [], "actors": [], "resolved_question": question, "coverage": found.coverage,
+            "timeline": found.to_dict()}
 
 
 def _type_of(engine: Engine) -> Callable[[str], str | None] | None:

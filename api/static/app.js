@@ -25,8 +25,35 @@ function addMessage(role, className) {
   return item;
 }
 
+// A timeline answer: one row per event, its date down the side, its quote with the [n] that opens the article.
+function renderTimeline(item, data) {
+  const list = el("ol", "timeline");
+  data.citations.forEach((citation) => {
+    const row = el("li", "timeline-event");
+    row.appendChild(el("time", "timeline-date", citation.date));
+    const body = el("div", "timeline-quote");
+    body.appendChild(document.createTextNode(citation.quote + " "));
+    const button = el("button", "cite", `[${citation.n}]`);
+    button.type = "button";
+    button.title = `${citation.title || "(untitled)"} (${citation.date || "undated"})`;
+    button.addEventListener("click", () => openArticle(citation));
+    body.appendChild(button);
+    row.appendChild(body);
+    list.appendChild(row);
+  });
+  item.appendChild(list);
+  item.appendChild(sourceList(data.citations));
+}
+
 function renderAnswer(item, data) {
   item.textContent = "";
+  const coverage = data.coverage && data.coverage.articles ? el("div", "coverage", data.coverage.text) : null;
+  if (data.timeline && data.citations.length) {
+    item.classList.add("timeline-answer");
+    renderTimeline(item, data);
+    if (coverage) item.appendChild(coverage);
+    return;
+  }
   if (data.abstained) {
     item.classList.add("no-answer");
     item.appendChild(el("span", "no-answer-label", "No answer in the archive"));
@@ -36,6 +63,7 @@ function renderAnswer(item, data) {
       // nothing is quoted from them: they open with nothing marked
       item.appendChild(sourceList(data.nearest.map((a) => ({ ...a, field: "text", start: 0, end: 0 }))));
     }
+    if (coverage) item.appendChild(coverage);
     return;
   }
   const byN = new Map(data.citations.map((c) => [c.n, c]));
@@ -75,6 +103,7 @@ function renderAnswer(item, data) {
   if (data.actors && data.actors.length) {
     item.appendChild(el("div", "actors", "Actors: " + data.actors.map((a) => a.name).join(", ")));
   }
+  if (coverage) item.appendChild(coverage);
 }
 
 // One entry per article, however many of its sentences are cited; each opens the article at its first citation.
