@@ -6,7 +6,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -23,6 +23,8 @@ from index.reader import IndexReader
 from index.store import LineHistory
 from index.update import UpdateReport, Writer
 from qa.answer import Answerer, AnswerParams
+from qa.llm.backend import Backend, BackendConfig
+from qa.llm.generate import Generator
 from qa.search import Searcher
 from qa.settings import Settings
 
@@ -168,6 +170,16 @@ def one_thread_numerics() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
+def generator(settings: Settings, answerer: Answerer) -> Generator:
+    """Answers in the requested mode; the model backend only when NEWSQA_LLM_URL names one (the openai client is
+    imported on the first generative question)."""
+    backend = None
+    if settings.llm_url:
+        backend = Backend(BackendConfig(settings.llm_url, settings.llm_model, settings.llm_api_key,
+                                        settings.llm_timeout))
+    return Generator(answerer, backend, settings.llm_context_tokens, settings.llm_mode)
+
+
 @dataclass
 class Engine:
     """An opened index with its model: what answers questions."""
@@ -176,6 +188,10 @@ class Engine:
     reader: IndexStore
     searcher: Searcher
     answerer: Answerer
+    generator: Generator = field(init=False)  # answers in any mode; extractive ones come from answerer
+
+    def __post_init__(self) -> None:
+        self.generator = generator(self.settings, self.answerer)
 
     @classmethod
     def open(cls, settings: Settings, get_embedder: Callable[[], Embedder] | None = None) -> Engine:

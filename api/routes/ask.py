@@ -13,8 +13,9 @@ from fastapi.responses import StreamingResponse
 from api.deps import READ_ERRORS, EngineDep, RateLimited, SettingsDep
 from api.models import MAX_QUESTION_CHARS, AnswerOut, AskRequest, ChatRequest
 from api.openai_compat import completion, completion_chunks
-from qa.answer import Answer
 from qa.conversation import Turn, resolve
+from qa.llm.generate import Result
+from qa.search import Query
 
 router = APIRouter()
 STREAMED = {200: {"content": {"text/event-stream": {}}}}
@@ -25,19 +26,38 @@ STREAMED = {200: {"content": {"text/event-stream": {}}}}
 def ask(body: AskRequest, engine: EngineDep, settings: SettingsDep) -> Any:
     question = resolve(body.question, body.turns())
     k = body.k if body.k is not None else settings.top_k  # NEWSQA_TOP_K, as /v1/chat/completions reads
-    answer = engine.answerer.answer(body.to_query(question, k))
+    query = body.to_query(question, k)
     if body.stream:
-        return StreamingResponse(_sse(answer, question), media_type="text/event-stream")
-    return {**answer.to_dict(), "resolved_question": question}
+        return StreamingResponse(_sse(engine.generator.events(query, body.mode), question),
+                                 media_type="text/event-stream")
+    return {**engine.generator.answer(query, body.mode).to_dict(), "resolved_question": question}
 
 
-def _sse(answer: Answer, resolved: str) -> Iterator[str]:
-    """Each cited sentence as an `answer` event with its citation, then the whole answer as `done`."""
-    parts = [(f"{c.shown} [{c.n}] ", [c.to_dict()]) for c in answer.citations] or [(answer.answer, [])]
-    for delta, cited in parts:
-        yield f"event: answer\ndata: {json.dumps({'delta': delta, 'citations': cited}, ensure_ascii=False)}\n\n"
-    done = {**answer.to_dict(), "resolved_question": resolved}
-    yield f"event: done\ndata: {json.dumps(done, ensure_ascii=False)}\n\n"
+def _event(name: str, data: dict[str, Any]) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _sse(events: Iterator[tuple[str, Any]], resolved: str) -> Iterator[str]:
+    """Generative: each piece of the model's text as a `token` event as it is written. Then each cited sentence
+    of the (verified or extractive) answer as an `answer` event with its citation, and the whole answer, with
+    the mode, the removed sentences and any note, as `done`."""
+    for kind, value in events:
+        if kind == "token":
+            yield _event("token", {"delta": value})
+            continue
+        result: Result = value
+        for delta, cited in _parts(result):
+            yield _event("answer", {"delta": delta, "citations": cited})
+        yield _event("done", {**result.to_dict(), "resolved_question": resolved})
+
+
+def _parts(result: Result) -> list[tuple[str, list[dict[str, Any]]]]:
+    answer = result.answer
+    if not answer.citations:
+        return [(answer.answer, [])]
+    if result.mode == "extractive":  # one quoted sentence per citation
+        return [(f"{c.shown} [{c.n}] ", [c.to_dict()]) for c in answer.citations]
+    return [(answer.answer, [c.to_dict() for c in answer.citations])]
 
 
 @router.get("/v1/models", summary="OpenAI-compatible model list")
@@ -50,10 +70,11 @@ def models() -> dict[str, Any]:
 def chat(body: ChatRequest, engine: EngineDep, settings: SettingsDep) -> Any:
     turns = _turns(body)
     question = resolve(turns[-1].content, turns[:-1])
-    answer = engine.answerer.answer(question, k=settings.top_k)
+    query = Query(question, k=settings.top_k)
     if body.stream:
-        return StreamingResponse(completion_chunks(answer, body.model), media_type="text/event-stream")
-    return completion(answer, body.model)
+        return StreamingResponse(completion_chunks(engine.generator.events(query, body.mode), body.model),
+                                 media_type="text/event-stream")
+    return completion(engine.generator.answer(query, body.mode), body.model)
 
 
 def _turns(body: ChatRequest) -> list[Turn]:
