@@ -192,6 +192,7 @@ class Engine:
 
     def __post_init__(self) -> None:
         self.generator = generator(self.settings, self.answerer)
+        self.generator.warm_up()
 
     @classmethod
     def open(cls, settings: Settings, get_embedder: Callable[[], Embedder] | None = None) -> Engine:

@@ -27,6 +27,11 @@ def passages(messages: list[dict[str, str]]) -> dict[int, str]:
     return out
 
 
+class _Quiet(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (the deadline passed) closed the socket: not an error of this site."""
+
+
 class LLMSite:
     def __init__(self) -> None:
         self.reply: Reply = lambda messages: "The archive does not say."
@@ -86,7 +91,7 @@ class LLMSite:
                 self.wfile.write(body)
                 self.close_connection = True
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Quiet(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -51,6 +51,11 @@ class Generator:
         self.default_mode = default_mode
         self.params = params or VerifyParams()
 
+    def warm_up(self) -> None:
+        """Import the openai client and build it now: its import alone takes a second of the first deadline."""
+        if self.backend is not None:
+            self.backend.client()
+
     def generative(self, mode: str | None) -> bool:
         mode = mode or self.default_mode
         return mode == "generative" or (mode == "auto" and self.backend is not None)
