@@ -48,6 +48,7 @@ def first_clause(sentence: str) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--index", type=Path, help="a demo index (default: build one in a temporary folder)")
+    parser.add_argument("--questions", type=int, default=12, help="demo questions used (each is ~60 claims)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     from qa.engine import Engine, ingest
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             ingest(settings, [demo_dir()])
         engine = Engine.open(settings)
         questions = [json.loads(line) for line in (ROOT / "tests" / "data" / "demo_questions.jsonl").read_text()
-                     .splitlines() if line.strip()]
+                     .splitlines() if line.strip()][:args.questions]
         contexts = [engine.generator.prepare(Query(q["question"], k=settings.top_k)).passages for q in questions]
         embedder = engine.searcher.embedder
         scores: dict[str, list[float]] = {"verbatim": [], "first clause": [], "other question": [],
