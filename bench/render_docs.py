@@ -112,7 +112,8 @@ DESCRIPTIONS: dict[str, Description] = {
         "text, of the verified answers, of what generative mode returns (verified, else extractive) and of the "
         "extractive answers of the same questions; latencies per question in-process. The tiny model answers "
         "poorly: what this measures is that nothing unsupported gets through.",
-        ".venv/bin/python bench/generative.py --index ../eval/rtqa --n 40 --json bench/results/generative.json"),
+        ".venv/bin/python bench/generative.py --index ../eval/rtqa --n 20 --context-tokens 800 --timeout 30 "
+        "--json bench/results/generative.json"),
     "ingest": Description(
         "Ingest throughput, torch fp32",
         "`newsqa ingest` of corpus-small into an empty index (read, clean, chunk, entities, embed, SQLite, BM25, "
