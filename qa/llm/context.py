@@ -18,7 +18,8 @@ SYSTEM_PROMPT = (
     "gives you. Write a short answer of one to three sentences. End every sentence with the number of the "
     "passage it comes from in square brackets, like [1]. State only what the passages say; copy names, numbers "
     "and dates exactly as they are written there. If the passages do not answer the question, reply exactly: "
-    f"{NO_ANSWER_PHRASE}"
+    f"{NO_ANSWER_PHRASE}\n\nExample of the form: The council approved the budget on Monday [2]. It had been "
+    "delayed twice [2]."
 )
 
 
