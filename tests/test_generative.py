@@ -323,3 +323,10 @@ def test_a_real_llama_cpp_server_streams_tokens_then_the_verified_answer(served:
     assert done[0] == "done" and len(tokens) > 3  # the model's text arrived in pieces before the answer
     assert "".join(tokens) == done[1]["generated"]
     _verified_or_explained(served, done[1])
+
+
+def test_the_bench_says_so_and_exits_2_without_its_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import generative
+
+    assert generative.main(["--index", str(tmp_path), "--questions", str(tmp_path / "none.jsonl")]) == 2
+    assert "not found: nothing measured" in capsys.readouterr().err
