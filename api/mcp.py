@@ -12,6 +12,7 @@ API route makes. A new tool is one more row, e.g. for POST /api/timeline (names 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import math
@@ -26,10 +27,22 @@ from typing import Any, BinaryIO
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.deps import UNAVAILABLE
-from api.models import MAX_QUESTION_CHARS, AnswerOut, ArticleOut, Filters, SearchOut, SearchRequest
+from api.models import (
+    MAX_QUESTION_CHARS,
+    AnswerOut,
+    ArticleOut,
+    Filters,
+    QuotesOut,
+    SearchOut,
+    SearchRequest,
+    TimelineOut,
+    TimelineRequestIn,
+)
+from api.routes.ask import answer_question
 from api.security import RateLimiter
 from qa.engine import Engine
 from qa.settings import Settings
+from qa.timeline import TimelineRequest, build_timeline
 
 log = logging.getLogger("newsqa.mcp")
 PATH = "/mcp"
@@ -72,8 +85,33 @@ def _search(engine: Engine, settings: Settings, args: SearchArgs) -> dict[str, A
 
 
 def _ask(engine: Engine, settings: Settings, args: AskArgs) -> dict[str, Any]:
-    answer = engine.answerer.answer(args.to_query(args.question, args.k or settings.top_k))  # as POST /api/ask
-    return {**answer.to_dict(), "resolved_question": args.question}
+    return answer_question(engine, args, args.question, args.k or settings.top_k)  # as POST /api/ask
+
+
+class TimelineArgs(TimelineRequestIn):
+    model_config = ConfigDict(extra="forbid")
+
+
+class QuotesArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    speaker: str | None = Field(default=None, max_length=200, description="An actor's name or id")
+    q: str | None = Field(default=None, max_length=200, description="Words the quote holds")
+    since: dt.date | None = None
+    until: dt.date | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+def _timeline(engine: Engine, settings: Settings, args: TimelineArgs) -> dict[str, Any]:
+    request = TimelineRequest(query=args.query, actor=args.actor, since=args.since, until=args.until,
+                              as_of=args.as_of)  # as POST /api/timeline
+    return build_timeline(engine.reader, engine.searcher, request, actors=engine.actor_index).to_dict()
+
+
+def _quotes(engine: Engine, settings: Settings, args: QuotesArgs) -> dict[str, Any]:
+    speaker = args.speaker  # as GET /api/quotes
+    who: str | int | None = int(speaker) if speaker and speaker.isdigit() and len(speaker) < 18 else speaker
+    return {"quotes": engine.actors.quotes(who, args.q, args.since.isoformat() if args.since else None,
+                                           args.until.isoformat() if args.until else None, limit=args.limit)}
 
 
 def _article(engine: Engine, settings: Settings, args: ArticleArgs) -> dict[str, Any]:
@@ -144,6 +182,12 @@ TOOLS: list[ToolSpec] = [
              AskArgs, AnswerOut, _ask, _render_answer, rate_limited=True),
     ToolSpec("get_article", "A stored article's metadata and cleaned text (as GET /api/articles/{id}); citation "
                             "offsets index into `text`.", ArticleArgs, ArticleOut, _article, _render_article),
+    ToolSpec("timeline", "Dated events about a subject (words, an actor or both), oldest first, each an exact "
+                         "quote of its article with offsets, re-published copies once, and what the archive holds "
+                         "on it (as POST /api/timeline).", TimelineArgs, TimelineOut, _timeline),
+    ToolSpec("quotes", "Direct quotes, newest first, by speaker (a name or actor id), words and dates; each "
+                       "`quote` is exactly the article's text[start:end] (as GET /api/quotes).", QuotesArgs,
+             QuotesOut, _quotes),
 ]
 
 

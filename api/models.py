@@ -11,6 +11,10 @@ from qa.conversation import Turn
 from qa.search import Query
 
 MAX_QUESTION_CHARS = 2000  # /api/ask's question and /v1's last user message alike
+Mode = Literal["extractive", "generative", "auto"]
+MODE_DOC = ("extractive: quoted sentences; generative: a model writes from the passages (NEWSQA_LLM_URL), every "
+            "sentence checked against the passage it cites; auto: generative when a model is configured; "
+            "null or absent: NEWSQA_LLM_MODE (extractive unless set)")
 
 
 class Message(BaseModel):
@@ -40,6 +44,7 @@ class AskRequest(Filters):
     history: list[Message] = Field(default_factory=list, max_length=50,
                                    description="Earlier turns, oldest first: follow-ups are resolved against them")
     stream: bool = Field(default=False, description="Stream the answer as server-sent events")
+    mode: Mode | None = Field(default=None, description=MODE_DOC)
 
     def turns(self) -> list[Turn]:
         return [Turn(m.role, m.content) for m in self.history if m.role != "system"]
@@ -144,6 +149,11 @@ class StoriesOut(BaseModel):
     stories: list[StoryOut]
 
 
+class UnsupportedOut(BaseModel):
+    text: str = Field(description="A generated sentence, without its [n] markers")
+    reason: str = Field(description="Why it was removed")
+
+
 class AnswerOut(BaseModel):
     question: str
     answer: str = Field(description="Answer sentences, each followed by a [n] citation marker; the sentence holding "
@@ -163,6 +173,13 @@ class AnswerOut(BaseModel):
                                          "cited (or, abstaining, nearest) articles' stories")
     timeline: TimelineOut | None = Field(default=None, description="Set when the question asks for a timeline "
                                          "(\"timeline of the port strike\"): its events, cited in the answer")
+    mode: Literal["extractive", "generative"] = Field(default="extractive", description="Which mode answered")
+    unsupported: list[UnsupportedOut] = Field(default_factory=list, description="Generated sentences removed "
+                                              "because the passages they cite do not support them")
+    note: str | None = Field(default=None, description="Why a generative answer was asked for and an extractive "
+                                                       "one given (no model, model down or slow, nothing supported)")
+    generated: str = Field(default="", description="The model's own text before verification (generative mode)")
+
 
 
 class HitOut(BaseModel):
@@ -248,6 +265,7 @@ class ChatRequest(BaseModel):
     model: str = Field(default="newsqa", max_length=200)
     messages: list[Message] = Field(min_length=1, max_length=100)
     stream: bool = False
+    mode: Mode | None = Field(default=None, description=MODE_DOC)
 
 
 class OverviewOut(BaseModel):

@@ -115,6 +115,18 @@ DESCRIPTIONS: dict[str, Description] = {
         "query's best hit (score-max). Chunk-level ranking only; the default article-level ranking has its own "
         "weights (qa/search.py).",
         ".venv/bin/python bench/fusion.py --index DIR --level chunk --json bench/results/fusion.json"),
+    "generative": Description(
+        "Generative answers checked sentence by sentence (RealTime QA dev subset, SmolLM2-135M)",
+        "A subset of the RealTime QA dev questions (its size and spacing in `subset`), each answered as of its "
+        "own date in generative mode through llama.cpp's OpenAI-compatible server running the packaged "
+        "SmolLM2-135M-Instruct, on the whole-corpus index. Sentences: how many the model wrote and the share "
+        "verification kept (numbers, dates and names found in the cited passages, and one of their sentences "
+        "supporting it). Answers: coverage (names a correct choice) and wrong-choice rate of the model's raw "
+        "text, of the verified answers, of what generative mode returns (verified, else extractive) and of the "
+        "extractive answers of the same questions; latencies per question in-process. The tiny model answers "
+        "poorly: what this measures is that nothing unsupported gets through.",
+        ".venv/bin/python bench/generative.py --index ../eval/rtqa --n 20 --context-tokens 800 --timeout 90 "
+        "--json bench/results/generative.json"),
     "ingest": Description(
         "Ingest throughput, torch fp32",
         "`newsqa ingest` of corpus-small into an empty index (read, clean, chunk, entities, embed, SQLite, BM25, "
@@ -177,6 +189,15 @@ DESCRIPTIONS: dict[str, Description] = {
         "50 newest articles: its time, the stories it rewrote and the stored articles it read.",
         ".venv/bin/python bench/stories.py --index realtimeqa=DIR --index news-dev/bbc=DIR2 "
         "--sample ../shared/data/realtimeqa/corpus-small.jsonl --json bench/results/stories.json"),
+    "verify-calibration": Description(
+        "Calibrating the support threshold of generated sentences",
+        "On the demo archive, for demo questions: claims scored against the passages a generative answer would "
+        "be given (support = (MiniLM cosine + share of the claim's content terms in the sentence) / 2, best "
+        "sentence). Supported kinds: a passage sentence as written and cut to its first clause; unsupported "
+        "kinds: a sentence from another question's passage, and from another passage of the same question (a "
+        "related story, sometimes really supported). Per threshold, the share of each kind kept; "
+        "VerifyParams.threshold is 0.6.",
+        ".venv/bin/python bench/calibrate_verify.py --json bench/results/verify-calibration.json"),
     "update": Description(
         "Incremental update vs full rebuild",
         "A full build of corpus-small into an empty index, then adding 50 articles to the built index: both "

@@ -6,7 +6,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -24,6 +24,8 @@ from index.reader import IndexReader
 from index.store import LineHistory
 from index.update import UpdateReport, Writer
 from qa.answer import Answerer, AnswerParams
+from qa.llm.backend import Backend, BackendConfig
+from qa.llm.generate import Generator
 from qa.search import Searcher
 from qa.settings import Settings
 
@@ -179,6 +181,16 @@ def one_thread_numerics() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
+def generator(settings: Settings, answerer: Answerer) -> Generator:
+    """Answers in the requested mode; the model backend only when NEWSQA_LLM_URL names one (the openai client is
+    imported on the first generative question)."""
+    backend = None
+    if settings.llm_url:
+        backend = Backend(BackendConfig(settings.llm_url, settings.llm_model, settings.llm_api_key,
+                                        settings.llm_timeout))
+    return Generator(answerer, backend, settings.llm_context_tokens, settings.llm_mode)
+
+
 @dataclass
 class Engine:
     """An opened index with its model: what answers questions."""
@@ -196,6 +208,11 @@ class Engine:
         if self.actor_index is None:
             raise ActorsUnavailable(self.actors_error)
         return self.actor_index
+    generator: Generator = field(init=False)  # answers in any mode; extractive ones come from answerer
+
+    def __post_init__(self) -> None:
+        self.generator = generator(self.settings, self.answerer)
+        self.generator.warm_up()
 
     @classmethod
     def open(cls, settings: Settings, get_embedder: Callable[[], Embedder] | None = None) -> Engine:

@@ -12,6 +12,8 @@ from index.embed import BACKENDS, DEFAULT_MODEL
 from index.milvus import MilvusConfig
 from qa.ranking import RankingParams
 
+MODES = ("extractive", "generative", "auto")  # how a question is answered (see api.models.MODE_DOC)
+
 
 def default_index_dir(environ: Mapping[str, str]) -> Path:
     base = environ.get("XDG_DATA_HOME") or str(Path(environ.get("HOME", "~")).expanduser() / ".local" / "share")
@@ -59,6 +61,12 @@ class Settings:
     watch: str = ""  # comma-separated folders `newsqa serve` watches: files created or changed there are ingested
     watch_settle: float = 1.0  # seconds a watched file must stay unchanged before it is ingested (no half files)
     watch_remove_deleted: int = 0  # 1: the articles of a file deleted from a watched folder are removed too
+    llm_url: str = ""  # an OpenAI-compatible base URL (…/v1) for generative answers; "" = extractive only
+    llm_model: str = ""  # the model name sent to it; "" = "default" (llama.cpp's server serves its one model)
+    llm_api_key: str | None = field(default=None, repr=False)  # sent as Bearer token; never printed or logged
+    llm_timeout: float = 20.0  # seconds a generative answer may take before the extractive one is returned
+    llm_context_tokens: int = 1500  # passages given to the model, counted with tiktoken (cl100k_base)
+    llm_mode: str = "extractive"  # a request's mode when it names none: extractive | generative | auto
 
     ENV = {
         "index_dir": "NEWSQA_INDEX", "model": "NEWSQA_MODEL", "chunk_tokens": "NEWSQA_CHUNK_TOKENS",
@@ -77,6 +85,9 @@ class Settings:
         "milvus_bm25_top": "NEWSQA_MILVUS_BM25_TOP",
         "feed_timeout": "NEWSQA_FEED_TIMEOUT", "feed_max_bytes": "NEWSQA_FEED_MAX_BYTES", "watch": "NEWSQA_WATCH",
         "watch_settle": "NEWSQA_WATCH_SETTLE", "watch_remove_deleted": "NEWSQA_WATCH_REMOVE_DELETED",
+        "llm_url": "NEWSQA_LLM_URL", "llm_model": "NEWSQA_LLM_MODEL", "llm_api_key": "NEWSQA_LLM_API_KEY",
+        "llm_timeout": "NEWSQA_LLM_TIMEOUT", "llm_context_tokens": "NEWSQA_LLM_CONTEXT_TOKENS",
+        "llm_mode": "NEWSQA_LLM_MODE",
     }
 
     @classmethod
@@ -108,6 +119,8 @@ class Settings:
         if values.get("store") == "milvus" and not values.get("milvus_uri"):
             raise ValueError("NEWSQA_STORE=milvus needs NEWSQA_MILVUS_URI: a file path (Milvus Lite in this "
                              "process) or http://host:19530 (a Milvus server, or `milvus-lite server`)")
+        if values.get("llm_mode", "extractive") not in MODES:
+            raise ValueError(f"NEWSQA_LLM_MODE must be extractive, generative or auto, got {values['llm_mode']!r}")
         return cls(**values)
 
     def milvus(self) -> MilvusConfig:
@@ -124,7 +137,7 @@ class Settings:
 
     def table(self) -> list[tuple[str, str, str]]:
         """(variable, current value, field) rows, for --help texts and the README."""
-        secret = {"api_key", "milvus_token"}
+        secret = {"api_key", "milvus_token", "llm_api_key"}
         return [(var, "***" if name in secret and getattr(self, name) else str(getattr(self, name)), name)
                 for name, var in self.ENV.items()]
 

@@ -23,7 +23,7 @@ from tests.service import ROOT, Server
 
 QUESTION = "How many preorders had Lumora received for the Halo?"
 QUERY = "Lumora Halo home hub"
-TOOLS = {"search", "ask", "get_article"}
+TOOLS = {"search", "ask", "get_article", "timeline", "quotes"}
 FILTERS = {"as_of", "since", "until", "source", "actor"}
 
 
@@ -56,7 +56,11 @@ async def _session(target: Any) -> dict[str, Any]:
         earliest = min(h["date"] for h in structured(out["search"])["results"])
         out["search_until"] = await client.call_tool("search", {"query": QUERY, "k": 8, "until": earliest})
         out["search_earliest"] = earliest
-        ids = {c["article_id"] for c in cited} | {h["article_id"] for h in structured(out["search"])["results"]}
+        out["timeline"] = await client.call_tool("timeline", {"query": "port strike"})
+        out["quotes"] = await client.call_tool("quotes", {"limit": 8})
+        ids = ({c["article_id"] for c in cited} | {h["article_id"] for h in structured(out["search"])["results"]}
+               | {e["article_id"] for e in structured(out["timeline"])["events"]}
+               | {q["article_id"] for q in structured(out["quotes"])["quotes"]})
         out["articles"] = {i: await client.call_tool("get_article", {"article_id": i}) for i in sorted(ids)}
         out["missing"] = await client.call_tool("get_article", {"article_id": "no-such-article"})
         out["misspelt"] = await client.call_tool("search", {"query": QUERY, "untill": "2024-01-01"})
@@ -92,7 +96,7 @@ def calls(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-def test_lists_the_three_tools_with_the_api_filters_and_output_schemas(calls: dict[str, Any]) -> None:
+def test_lists_the_tools_with_the_api_filters_and_output_schemas(calls: dict[str, Any]) -> None:
     tools = calls["tools"]
     assert set(tools) == TOOLS
     for name in ("search", "ask"):
@@ -119,6 +123,18 @@ def test_ask_citations_are_exact_quotes_of_the_articles(calls: dict[str, Any], d
         assert source[c["start"]:c["end"]] == c["quote"] and c["quote"]
         assert (c["title"], c["date"], c["source"]) == (stored["title"], stored["date"], stored["source"])
         assert f"[{c['n']}]" in answer["answer"] and c["quote"] in calls["ask"].content[0].text  # and as text
+
+
+@pytest.mark.slow
+def test_timeline_and_quotes_come_back_as_exact_quotes(calls: dict[str, Any]) -> None:
+    events = structured(calls["timeline"])["events"]
+    assert len(events) >= 2 and [e["date"] for e in events] == sorted(e["date"] for e in events)
+    quotes = structured(calls["quotes"])["quotes"]
+    assert quotes and all(q["speaker"]["name"] for q in quotes)
+    for item in [*events, *quotes]:
+        article = structured(calls["articles"][item["article_id"]])
+        source = article["title"] if item.get("field") == "title" else article["text"]
+        assert source[item["start"]:item["end"]] == item["quote"] and item["quote"]
 
 
 @pytest.mark.slow
@@ -255,7 +271,7 @@ def test_http_endpoint_has_the_api_limits(limited: Server) -> None:
 def test_mcp_help_and_no_index(tmp_path: Path) -> None:
     help_text = subprocess.run([sys.executable, "-m", "cli", "mcp", "--help"], cwd=ROOT, capture_output=True,
                                text=True, timeout=60).stdout
-    assert "Model Context Protocol" in help_text and "search, ask and get_article" in " ".join(help_text.split())
+    assert "Model Context Protocol" in help_text and "search, ask, get_article, timeline and quotes" in " ".join(help_text.split())
     empty = Settings.from_env({}, index_dir=tmp_path / "none")
     result = anyio.run(_call_once, stdio_params(empty), "search", {"query": QUERY})
     assert result.is_error and "newsqa ingest" in result.content[0].text  # the API's 503 message, as a tool error
@@ -298,7 +314,7 @@ def test_a_tool_is_one_row_of_the_table() -> None:
                     await client.call_tool("words", {"text": "x" * 51}), await client.call_tool("broken", {"text": ""}))
 
     tools, counted, too_long, broken = anyio.run(calls)
-    assert [t.name for t in tools] == ["search", "ask", "get_article", "words", "broken"]
+    assert [t.name for t in tools] == ["search", "ask", "get_article", "timeline", "quotes", "words", "broken"]
     assert counted.structured_content == {"words": 3} and json.loads(counted.content[0].text) == {"words": 3}
     assert too_long.is_error and "50" in too_long.content[0].text
     assert broken.is_error and "secret" not in broken.content[0].text and "internal error" in broken.content[0].text

@@ -12,11 +12,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 
 from api.deps import READ_ERRORS, EngineDep, RateLimited, SettingsDep
-from api.models import MAX_QUESTION_CHARS, AnswerOut, AskRequest, ChatRequest
+from api.models import MAX_QUESTION_CHARS, AnswerOut, AskRequest, ChatRequest, Filters
 from api.openai_compat import completion, completion_chunks
-from qa.answer import Answer
 from qa.conversation import Turn, resolve
 from qa.engine import Engine
+from qa.llm.generate import Result
+from qa.search import Query
 from qa.stories import coverage, newest_date
 from qa.timeline import TimelineRequest, build_timeline, timeline_question
 
@@ -28,16 +29,23 @@ STREAMED = {200: {"content": {"text/event-stream": {}}}}
              dependencies=[RateLimited], responses={**STREAMED, **READ_ERRORS})
 def ask(body: AskRequest, engine: EngineDep, settings: SettingsDep) -> Any:
     question = resolve(body.question, body.turns(), _type_of(engine))
-    wanted = timeline_question(question, body.as_of, newest_date(engine.reader))
-    if wanted is not None and not body.stream:
-        return _timeline_answer(engine, question, replace(wanted, actor=body.actor,
-                                                          since=body.since or wanted.since,
-                                                          until=body.until or wanted.until))
     k = body.k if body.k is not None else settings.top_k  # NEWSQA_TOP_K, as /v1/chat/completions reads
-    answer = engine.answerer.answer(body.to_query(question, k))
-    if body.stream:
-        return StreamingResponse(_sse(answer, question), media_type="text/event-stream")
-    return _with_stories(engine, {**answer.to_dict(), "resolved_question": question})
+    if body.stream:  # (a timeline question streamed is answered as any other)
+        return StreamingResponse(_sse(engine, engine.generator.events(body.to_query(question, k), body.mode),
+                                      question), media_type="text/event-stream")
+    return answer_question(engine, body, question, k, body.mode)
+
+
+def answer_question(engine: Engine, body: Filters, question: str, k: int, mode: str | None = None
+                    ) -> dict[str, Any]:
+    """The answer POST /api/ask gives without streaming (and the MCP ask tool): a timeline question as a
+    timeline, any other in the mode asked, each citation with its story and the coverage of the subject."""
+    wanted = timeline_question(question, body.as_of, newest_date(engine.reader))
+    if wanted is not None:
+        return _timeline_answer(engine, question, replace(wanted, actor=body.actor, since=body.since or wanted.since,
+                                                          until=body.until or wanted.until))
+    result = engine.generator.answer(body.to_query(question, k), mode)
+    return _with_stories(engine, {**result.to_dict(), "resolved_question": question})
 
 
 def _with_stories(engine: Engine, out: dict[str, Any]) -> dict[str, Any]:
@@ -71,13 +79,31 @@ def _type_of(engine: Engine) -> Callable[[str], str | None] | None:
     return engine.actor_index.type_of if engine.actor_index is not None else None
 
 
-def _sse(answer: Answer, resolved: str) -> Iterator[str]:
-    """Each cited sentence as an `answer` event with its citation, then the whole answer as `done`."""
-    parts = [(f"{c.shown} [{c.n}] ", [c.to_dict()]) for c in answer.citations] or [(answer.answer, [])]
-    for delta, cited in parts:
-        yield f"event: answer\ndata: {json.dumps({'delta': delta, 'citations': cited}, ensure_ascii=False)}\n\n"
-    done = {**answer.to_dict(), "resolved_question": resolved}
-    yield f"event: done\ndata: {json.dumps(done, ensure_ascii=False)}\n\n"
+def _event(name: str, data: dict[str, Any]) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _sse(engine: Engine, events: Iterator[tuple[str, Any]], resolved: str) -> Iterator[str]:
+    """Generative: each piece of the model's text as a `token` event as it is written. Then each cited sentence
+    of the (verified or extractive) answer as an `answer` event with its citation, and the whole answer, with
+    the mode, the removed sentences and any note, as `done`."""
+    for kind, value in events:
+        if kind == "token":
+            yield _event("token", {"delta": value})
+            continue
+        result: Result = value
+        for delta, cited in _parts(result):
+            yield _event("answer", {"delta": delta, "citations": cited})
+        yield _event("done", _with_stories(engine, {**result.to_dict(), "resolved_question": resolved}))
+
+
+def _parts(result: Result) -> list[tuple[str, list[dict[str, Any]]]]:
+    answer = result.answer
+    if not answer.citations:
+        return [(answer.answer, [])]
+    if result.mode == "extractive":  # one quoted sentence per citation
+        return [(f"{c.shown} [{c.n}] ", [c.to_dict()]) for c in answer.citations]
+    return [(answer.answer, [c.to_dict() for c in answer.citations])]
 
 
 @router.get("/v1/models", summary="OpenAI-compatible model list")
@@ -90,10 +116,11 @@ def models() -> dict[str, Any]:
 def chat(body: ChatRequest, engine: EngineDep, settings: SettingsDep) -> Any:
     turns = _turns(body)
     question = resolve(turns[-1].content, turns[:-1], _type_of(engine))
-    answer = engine.answerer.answer(question, k=settings.top_k)
+    query = Query(question, k=settings.top_k)
     if body.stream:
-        return StreamingResponse(completion_chunks(answer, body.model), media_type="text/event-stream")
-    return completion(answer, body.model)
+        return StreamingResponse(completion_chunks(engine.generator.events(query, body.mode), body.model),
+                                 media_type="text/event-stream")
+    return completion(engine.generator.answer(query, body.mode), body.model)
 
 
 def _turns(body: ChatRequest) -> list[Turn]:

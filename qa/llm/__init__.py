@@ -1,0 +1,1 @@
+"""Generative answers: a model writes from numbered passages (context), newsqa checks every sentence (verify)."""
