@@ -1,4 +1,4 @@
-"""`newsqa mcp`: the archive's tools (search, ask, get_article, timeline, quotes) for an MCP client, over stdin and stdout."""
+"""`newsqa mcp`: the archive's tools (search, ask, get_article, timeline, quotes) for an MCP client, over stdio."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ log = logging.getLogger("newsqa.mcp")
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("mcp", parents=[common], help="serve the archive as MCP tools over stdio (for AI assistants)",
                        description="A Model Context Protocol server on stdin/stdout: tools search, ask, "
-                                   "get_article, timeline and quotes, with the filters of ask and search and the citations as structured "
-                                   "output. An MCP client starts it (e.g. command 'newsqa', args ['mcp']); stdout "
-                                   "carries protocol messages only, logs go to stderr. `newsqa serve` offers the "
-                                   "same tools over HTTP at /mcp.")
+                                   "get_article, timeline and quotes, with the filters of ask and search and the "
+                                   "citations as structured output. An MCP client starts it (e.g. command "
+                                   "'newsqa', args ['mcp']); stdout carries protocol messages only, logs go to "
+                                   "stderr. `newsqa serve` offers the same tools over HTTP at /mcp.")
     p.set_defaults(claim_stdout=True)  # main() keeps stdout for the protocol before anything else runs
 
 

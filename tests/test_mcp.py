@@ -271,7 +271,8 @@ def test_http_endpoint_has_the_api_limits(limited: Server) -> None:
 def test_mcp_help_and_no_index(tmp_path: Path) -> None:
     help_text = subprocess.run([sys.executable, "-m", "cli", "mcp", "--help"], cwd=ROOT, capture_output=True,
                                text=True, timeout=60).stdout
-    assert "Model Context Protocol" in help_text and "search, ask, get_article, timeline and quotes" in " ".join(help_text.split())
+    words = " ".join(help_text.split())
+    assert "Model Context Protocol" in help_text and "search, ask, get_article, timeline and quotes" in words
     empty = Settings.from_env({}, index_dir=tmp_path / "none")
     result = anyio.run(_call_once, stdio_params(empty), "search", {"query": QUERY})
     assert result.is_error and "newsqa ingest" in result.content[0].text  # the API's 503 message, as a tool error
