@@ -338,6 +338,11 @@ def link_articles(conn: sqlite3.Connection, articles: Sequence[Article], entitie
 def backfill(conn: sqlite3.Connection) -> int:
     """Link the stored articles of an index written before actors existed (once: when it has articles and no
     actor mentions); returns how many were linked."""
+    # the meta row says it was done: an archive with no entity at all (ingested without them) has no mentions
+    # either, and must not be read whole again at every update
+    if conn.execute("SELECT 1 FROM meta WHERE key = 'actors_linked'").fetchone() is not None:
+        return 0
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('actors_linked', '1')")
     if conn.execute("SELECT 1 FROM actor_mentions LIMIT 1").fetchone() is not None:
         return 0
     rows = conn.execute("SELECT id, title, date, text FROM articles ORDER BY id").fetchall()

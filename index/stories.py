@@ -174,7 +174,7 @@ def _place(conn: sqlite3.Connection, added: Mapping[str, np.ndarray], params: St
     weights = _term_weights(conn, counts, params)
     pool = _stored_pool(conn, days, set(added), params)
     out.compared += len(pool.ids)
-    taken = {r[0] for r in conn.execute("SELECT DISTINCT story_id FROM story_members")}
+    taken = _TakenIds(conn)
     stored_matrix = np.stack(pool.vectors) if pool.vectors else np.zeros((0, 1), np.float32)
     stored_days = np.array(pool.days, dtype=np.int64)
     n_stored = len(pool.ids)
@@ -313,7 +313,22 @@ def _article_meta(conn: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[s
     return out
 
 
-def _new_story_id(article_id: str, taken: set[str]) -> str:
+class _TakenIds:
+    """Story ids in use, looked up one at a time (an update must not read every story of the archive)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.new: set[str] = set()
+
+    def __contains__(self, story: str) -> bool:
+        return story in self.new or self.conn.execute("SELECT 1 FROM story_members WHERE story_id = ? LIMIT 1",
+                                                      (story,)).fetchone() is not None
+
+    def add(self, story: str) -> None:
+        self.new.add(story)
+
+
+def _new_story_id(article_id: str, taken: _TakenIds) -> str:
     """A story's id comes from its first article's (stable across runs that group the same way)."""
     salt = 0
     while True:
