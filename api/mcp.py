@@ -39,6 +39,7 @@ from api.models import (
     TimelineRequestIn,
 )
 from api.routes.ask import answer_question
+from api.routes.search import search_passages
 from api.security import RateLimiter
 from qa.engine import Engine
 from qa.settings import Settings
@@ -80,8 +81,7 @@ class ArticleArgs(BaseModel):
 
 
 def _search(engine: Engine, settings: Settings, args: SearchArgs) -> dict[str, Any]:
-    hits = engine.searcher.search(args.to_query(args.query, args.k))  # as POST /api/search
-    return {"query": args.query, "results": [h.to_dict() for h in hits]}
+    return search_passages(engine, args)  # as POST /api/search
 
 
 def _ask(engine: Engine, settings: Settings, args: AskArgs) -> dict[str, Any]:

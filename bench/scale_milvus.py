@@ -64,6 +64,10 @@ def _measure(index_dir: Path, new: int) -> dict:
         started = time.perf_counter()
         report = w.ingest(_articles(new, first + new, rng, chunk_words))
         add_seconds = time.perf_counter() - started
+    # one process may hold a Milvus Lite file: stop this one's Lite server before the query process opens it
+    from milvus_lite.server_manager import server_manager_instance
+
+    server_manager_instance.release_all()
     out = subprocess.run([sys.executable, str(ROOT / "bench" / "scale_query.py"), "--index", str(index_dir),
                           "--milvus-uri", str(uri), "--queries", str(QUERIES)],
                          check=True, capture_output=True, text=True)
