@@ -179,7 +179,8 @@ DESCRIPTIONS: dict[str, Description] = {
         "Synthetic archives (Zipf text whose commonest ranks stand for stopwords, vectors around 5,000 topic "
         "centres, 100 articles a day, no entities) written through the real Writer (actors and stories included); "
         "for each size the time to add 50 articles by stage, the BM25 stage beside re-indexing every text, and "
-        "queries in a fresh process: search and ask p50/p95, RSS, recall@10 of the vector search against exact.",
+        "queries in a fresh process: search and ask p50/p95, RSS, recall@10 of the vector search against exact. "
+        "`query_nprobe_48`: the largest archive's queries again with the default NEWSQA_NPROBE (48).",
         ".venv/bin/python bench/scale_update.py --sizes 10000 100000 1000000 "
         "--json bench/results/scale-update.json"),
     "scale-milvus": Description(

@@ -54,7 +54,7 @@ def _percentiles(times: list[float]) -> dict[str, float]:
     return {"p50_ms": round(float(np.percentile(ms, 50)), 2), "p95_ms": round(float(np.percentile(ms, 95)), 2)}
 
 
-def measure(index_dir: Path, n_queries: int, seed: int = 0, milvus_uri: str | None = None) -> dict:
+def measure(index_dir: Path, n_queries: int, seed: int = 0, milvus_uri: str | None = None, nprobe: int = 0) -> dict:
     """The figures on index_dir, or (milvus_uri) on the Milvus it was published to, read through the Milvus
     engine's reader alone; the queries are made from index_dir's stored chunks either way."""
     from index import store
@@ -71,7 +71,7 @@ def measure(index_dir: Path, n_queries: int, seed: int = 0, milvus_uri: str | No
 
         reader = MilvusReader(MilvusConfig(milvus_uri))
     else:
-        reader = IndexReader(index_dir)
+        reader = IndexReader(index_dir, nprobe=nprobe)
     open_seconds = time.perf_counter() - started
     opened = _memory_mb()["rss_mb"]
     dim = reader.manifest.dim
@@ -122,8 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=200, help="search queries (asks: half as many)")
     parser.add_argument("--json", type=Path, help="write the figures as JSON to this file")
     parser.add_argument("--milvus-uri", help="answer from the Milvus this index was published to (NEWSQA_STORE=milvus)")
+    parser.add_argument("--nprobe", type=int, default=0, help="IVF lists scanned per query (NEWSQA_NPROBE; 0: as "
+                                                                "the index was saved)")
     args = parser.parse_args(argv)
-    figures = measure(args.index, args.queries, milvus_uri=args.milvus_uri)
+    figures = measure(args.index, args.queries, milvus_uri=args.milvus_uri, nprobe=args.nprobe)
     print(json.dumps(figures))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")

@@ -26,7 +26,7 @@ import numpy as np
 
 _FILE = re.compile(r"^vectors-(\d+)\.(faiss|delta\.npz)$")
 DEFAULT_ANN_THRESHOLD = 100_000  # below it exact search over 384-d vectors takes <= ~15 ms on 2 cores
-DEFAULT_NPROBE = 32
+DEFAULT_NPROBE = 48
 DELTA_FRACTION = 0.1  # a delta holding more changes than this share of its base is compacted into a new base
 DELTA_MIN = 4096  # ... or than this many (a small archive's base is cheap to rewrite)
 

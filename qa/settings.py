@@ -46,7 +46,7 @@ class Settings:
     backend: str = "auto"  # torch | onnx-int8 | auto (an existing index's own backend; torch for a new one)
     cache_dir: str = ""  # where the int8 ONNX export is cached; "" = $XDG_CACHE_HOME/newsqa
     ann_threshold: int = 100_000  # past this many chunks the vector index is approximate (IVF,SQ8); 0 = never
-    nprobe: int = 32  # IVF lists scanned per query (more = better recall, slower)
+    nprobe: int = 48  # IVF lists scanned per query (more = better recall, slower)
     embed_workers: int = 0  # onnx-int8 ingest: one-thread model sessions run side by side; 0 = one per core
     onnx_queries: int = 1  # a torch-built index embeds queries with the fp32 ONNX export (fast start); 0 = torch
     ray_address: str = ""  # the Ray cluster `ingest --ray` runs on when no ADDRESS follows the flag; "" = Ray's own
