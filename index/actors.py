@@ -210,6 +210,9 @@ class Linker:
         what its own article names ("Kellerby" beside "Matthias Kellerby", "FDA" beside "Food and Drug
         Administration"); across articles, an abbreviation only through an alias learnt that way, and a surname
         labelled a person only to the one person of the archive with it."""
+        bare = person_name(name)  # "Mr Straw", "Sen. Warren": the name without its title
+        if bare != name and len(bare.split()) < len(name.split()):
+            name = bare
         key = actor_key(name)
         if not key:
             return None
@@ -223,10 +226,10 @@ class Linker:
         elif len(tokens) == 1:
             found = [a for k, a in local.items() if len(k.split()) > 1 and k.split()[-1] == key
                      and self.aliases.types.get(a) == "PERSON"]
+            if len(set(found)) > 1:
+                return None  # namesakes: see _namesakes
             if found and label in ("PERSON", "ORG", "NORP"):
-                # the full name of the same article; of namesakes ("Matthias" and his father "Harald Kellerby"),
-                # the one the article names most (entities come most mentioned first)
-                return found[0]
+                return found[0]  # the full name of the same article
             if label == "ORG":  # "Lumora" beside "Lumora Systems" in one article
                 found = [a for k, a in local.items() if len(k.split()) > 1 and k.split()[0] == key
                          and self.aliases.types.get(a) == "ORG"]
@@ -239,6 +242,17 @@ class Linker:
             if len(persons) == 1 and self._co_mentioned(next(iter(persons)), set(local.values())):
                 return next(iter(persons))
         return None
+
+    def _namesakes(self, name: str, local: dict[str, int]) -> bool:
+        """Whether name is a bare surname that two people named in full in the same article share ("Jimmy" and
+        "Rosalynn Carter", "Serena" and "Richard Williams"): which one it means is not decided by counting
+        mentions, so such a mention is linked to neither and makes no actor of its own."""
+        key = actor_key(person_name(name))
+        if len(key.split()) != 1:
+            return False
+        found = {a for k, a in local.items() if len(k.split()) > 1 and k.split()[-1] == key
+                 and self.aliases.types.get(a) == "PERSON"}
+        return len(found) > 1
 
     def _co_mentioned(self, actor: int, others: set[int]) -> bool:
         """Whether an article of actor also names one of others: a surname alone is linked across articles to the
@@ -271,6 +285,8 @@ class Linker:
         # full names first, so that a surname alone in the same article finds them
         order = sorted(cleaned.items(), key=lambda kv: (_abbreviation(kv[1][0]) is not None, -len(kv[0].split())))
         for key, (name, label, mentions) in order:
+            if self._namesakes(name, local):
+                continue
             actor = self.resolve(name, label, local)
             created = actor is None
             if actor is None:

@@ -4,9 +4,11 @@ fragments and possessives cleaned, one type per actor, incremental linking."""
 from __future__ import annotations
 
 import re
+import sqlite3
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,3 +119,29 @@ def test_an_update_links_only_its_articles_and_an_actor_gains_an_alias(demo_sett
     assert kellerby in {r[0] for r in rows}
     assert after.conn.execute("SELECT COUNT(*) FROM actor_mentions").fetchone()[0] == count + len(rows)
     assert "upd-1" in after.articles_of(kellerby)
+
+
+def _linked(text: str, entities: list[tuple[str, str, int]]) -> tuple[Any, dict[str, int]]:
+    """One article linked into an empty in-memory archive: the linker and its names' actors."""
+    from corpus.entities import Entity
+    from index import actors, store
+
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(store.SCHEMA)
+    actors.create_tables(conn)
+    article = Article(id="a1", text=text, title="t", date="2024-01-01")
+    store.insert_article(conn, article)
+    linker = actors.Linker(conn)
+    local = linker.link(article, [Entity(n, label, m) for n, label, m in entities])
+    return linker, local
+
+
+def test_a_surname_two_people_share_is_linked_to_neither() -> None:
+    text = ("Jimmy Carter and Rosalynn Carter marked their anniversary. Carter said the years went fast. "
+            "Jack Straw spoke later. Mr Straw said he agreed.")
+    linker, local = _linked(text, [("Jimmy Carter", "PERSON", 2), ("Rosalynn Carter", "PERSON", 2),
+                                   ("Carter", "PERSON", 1), ("Jack Straw", "PERSON", 2)])
+    names = [r[0] for r in linker.conn.execute("SELECT name FROM actors")]
+    assert sorted(names) == ["Jack Straw", "Jimmy Carter", "Rosalynn Carter"]  # no actor "Carter"
+    assert linker.resolve("Carter", "PERSON", local) is None
+    assert linker.resolve("Mr Straw", "PERSON", local) == local["jack straw"]  # a title before a surname
