@@ -43,9 +43,13 @@ DESCRIPTIONS: dict[str, Description] = {
         "possessives (a crude pattern: titles of works such as 'Orange Is the New Black' match it too). The "
         "quote rules were written while reading these labels, so `quotes` is not held out; `quotes_held_out` is "
         "4 more articles labelled afterwards (their errors, read once, led to two general fixes: role titles "
-        "such as 'Correspondent', a pronoun ending the words before a verb). `quotes_blind` and `actors_blind` "
-        "are the figures to judge by: 130 quotes of 19 other articles and 139 name pairs labelled by a second "
-        "annotator who never saw the extractor, the linker or their output (bench/data/*-blind.jsonl).",
+        "such as 'Correspondent', a pronoun ending the words before a verb). `quotes_blind` and `actors_blind`: "
+        "130 quotes of 19 other articles and 139 name pairs labelled by a second annotator who never saw the "
+        "extractor, the linker or their output (bench/data/*-blind.jsonl); quotes_blind has since been read for "
+        "error classes. `quotes_held_out_blind` is the quote figure to judge by: 187 quotes of 26 further articles "
+        "(BBC, CNN, USA Today, The Week; every Nth article with at least 8 quotation marks) labelled by a third "
+        "annotator under the same blindness (bench/data/quotes-blind2.jsonl). A pair's names are merged when each "
+        "resolves to the same actor in its labelled article, as a mention there would be linked.",
         ".venv/bin/python bench/actors_quotes.py"),
     "answers-cv": Description(
         "Answer model, cross-validated",

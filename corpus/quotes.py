@@ -25,7 +25,10 @@ VERBS = ("said", "says", "told", "added", "asked", "stated", "wrote", "writes", 
          "testified", "concluded", "countered", "complained", "joked", "pleaded", "vowed", "promised",
          "emphasized", "emphasised", "stressed", "observed", "remarked", "suggested", "exclaimed", "shouted",
          "agreed", "maintained", "lamented", "quipped", "reiterated", "affirmed", "boasted", "mused", "reports",
-         "reported", "sings", "sang", "asking", "saying", "adding", "telling")
+         "reported", "sings", "sang", "asking", "saying", "adding", "telling", "adds", "tells", "notes", "argues",
+         "warns", "claims", "insists", "explains", "describes", "described", "continues", "reads", "recalls",
+         "admits", "concedes", "announces", "predicts", "hailed", "dismissed", "revealed", "confirmed", "denied",
+         "insisting", "explaining", "noting", "arguing", "warning", "writing", "tweeting")
 _VERB = "(?:" + "|".join(VERBS) + ")"
 PRONOUNS = {"he": "PERSON", "she": "PERSON", "they": "ANY", "it": "THING"}
 # A name: capitalised words (initials, hyphens, apostrophes, particles such as "de"/"van" inside).
@@ -42,7 +45,7 @@ _AFTER_SPEAKER_VERB = re.compile(r"\s*[,—–-]?\s*" + _SPEAKER_BEFORE_VERB + r
                                  r"(?P<verb>" + _VERB + r")\b")
 _AFTER_VERB_SPEAKER = re.compile(r"\s*[,—–-]?\s*(?P<verb>" + _VERB + r")\s+" + _SPEAKER)
 # before a quote's opening mark, within its sentence: `X said: "` / `X said, "` / `X told the court that "`
-_BEFORE = re.compile(_SPEAKER + r"(?:,[^,\n\"“”]{1,80},)?\s+(?:also\s+|later\s+|then\s+)?(?P<verb>" + _VERB +
+_BEFORE = re.compile(_SPEAKER + r"(?:,[^,\n\"“”]{1,80},)?,?\s+(?:also\s+|later\s+|then\s+)?(?P<verb>" + _VERB +
                      r")\b[^.\n\"“”]{0,200}?[:,]?\s*$")
 _ACCORDING = re.compile(r"\s*,?\s*according to\s+" + _SPEAKER)
 _DESCRIPTION_HEADS = re.compile(r"\b(spokes|official|minister|president|lawyer|attorney|representative|police|"
@@ -52,6 +55,8 @@ _DESCRIPTION_HEADS = re.compile(r"\b(spokes|official|minister|president|lawyer|a
 _WORD = r"[A-Z](?:['’][A-Z])?[a-z][\w'’-]*"
 _PERSON_NAME = re.compile(r"\b" + _WORD + r"(?:\s+(?:[A-Z]\.\s*)?(?:(?:van|von|de|der|den|da|di|del|la|le)\s+){0,2}"
                           + _WORD + r"){1,3}\b")
+# a name after a clause's comma, followed by a verb: ", Zahawi denied" (not "telling Kay Burley he")
+_CLAUSE_SUBJECT = re.compile(r"\s+(?:[a-z]+ly\s+)?[a-z]+(?:ed|s)\b")
 _SUBJECT = re.compile(r"(?:^|[.!?]\s+|\n\s*|[“\"]\s*)(?:[\w’'-]+\.?\s+){0,2}$")
 
 
@@ -121,8 +126,13 @@ def _segments(text: str) -> list[tuple[int, int]]:
 
 
 def _clean_speaker(name: str) -> str:
-    """The name without the role words before it ("lead prosecutor Ruth Abernathy-Lowe")."""
+    """The name without the role words before it ("lead prosecutor Ruth Abernathy-Lowe") or a clause's opening
+    word ("But Wardle")."""
     name = " ".join(name.strip(" ,.;:").split())
+    words = name.split()
+    while len(words) > 1 and words[0].lower().strip(",") in _DISCOURSE:
+        words.pop(0)
+    name = " ".join(words)
     if name.split() and name.split()[-1].lower() in PRONOUNS:  # "the Code Conference when he (said)"
         return name.split()[-1]
     words = name.split()
@@ -131,6 +141,20 @@ def _clean_speaker(name: str) -> str:
         words = words[next(i for i, w in enumerate(words) if w[:1].isupper()):]
         name = " ".join(words)
     return person_name(name) if name[:1].isupper() else name
+
+
+def _rest_of_sentence(text: str, pos: int) -> str:
+    """text from pos to the end of its sentence: a period, ? or ! outside quotation marks, or the paragraph's end."""
+    quoted = False
+    for i in range(pos, min(len(text), pos + 400)):
+        ch = text[i]
+        if ch == "\n":
+            return text[pos:i]
+        if ch in "“”\"":
+            quoted = ch == "“" or (ch == '"' and not quoted)
+        elif ch in ".?!" and not quoted and (i + 1 >= len(text) or text[i + 1] in " \n"):
+            return text[pos:i + 1]
+    return text[pos:pos + 400]
 
 
 def _sentence_start(text: str, pos: int) -> int:
@@ -152,7 +176,9 @@ class People:
                     end = k + len(form)
                     whole = (k == 0 or not text[k - 1].isalnum()) and (end >= len(text) or not text[end].isalnum())
                     if whole and not any(a <= k < b for a, b in quoted):
-                        found.append((k, name, bool(_SUBJECT.search(text[max(0, k - 40):k]))))
+                        found.append((k, name, bool(_SUBJECT.search(text[max(0, k - 40):k])
+                                                    or _CLAUSE_SUBJECT.match(text, end)
+                                                    and text[max(0, k - 2):k] == ", ")))
                     k = text.find(form, k + 1)
         found.sort()
         self.text = text
@@ -173,9 +199,10 @@ class People:
 
 
 def _trim(name: str) -> str:
-    """ "State Antony Blinken" (of "Secretary of State Antony Blinken") -> "Antony Blinken"."""
+    """ "State Antony Blinken" (of "Secretary of State Antony Blinken") -> "Antony Blinken"; "But William Corr"
+    -> "William Corr"."""
     words = name.split()
-    while len(words) > 2 and words[0].lower().strip(".") in ORG_WORDS | TITLES:
+    while len(words) > 2 and words[0].lower().strip(".") in ORG_WORDS | TITLES | _DISCOURSE:
         words.pop(0)
     return " ".join(words)
 
@@ -213,7 +240,16 @@ def extract_quotes(text: str, people: list[str] | None = None, others: list[str]
         para = text.rfind("\n", 0, start) + 1
         after = text[end + 1:end + 160].split("\n")[0]
         before = text[_sentence_start(text, start - 1):start - 1]
+        if text[end - 1] == "." and re.match(r"\s+[A-Z]", after):
+            after = ""  # the quote ended its sentence: what follows is the next one ("…notifications.” It added")
         found = _attribution(after, before)
+        if found is None:
+            # "It was “an unprecedented test” of the agency’s “capacity to …”, said The Guardian": the verb after
+            # the sentence's last quote speaks for each quote of the sentence
+            rest = _rest_of_sentence(text, end + 1)
+            last_close = max(rest.rfind(c) for c in CLOSE)
+            if last_close >= 0:
+                found = _attribution(rest[last_close + 1:], "")
         if found is None and last is not None and (last[2] == para or text[para] in OPEN and para == start - 1):
             found = (last[0], last[1])  # same paragraph, or a paragraph that opens with a quote: same speaker
         if found is None:
@@ -230,6 +266,11 @@ def extract_quotes(text: str, people: list[str] | None = None, others: list[str]
             if resolved is None:
                 continue
             speaker, pronoun = resolved, True
+        elif speaker.lower().startswith(("the ", "its ")) and _ORG_DESCRIPTION.match(speaker):
+            speaker = _last_named(text, start, others or []) or speaker  # "the force said" after "Met Police"
+        elif " " in speaker and speaker not in people_full:
+            # "Singer Sam Endicott": a role word before a full name the article gives
+            speaker = next((p for p in people_full if speaker.endswith(" " + p)), speaker)
         elif " " not in speaker and speaker[:1].isupper():
             full = [p for p in people_full if p.split()[-1] == speaker] or [p for p in people_full
                                                                           if speaker in p.split()]
@@ -240,6 +281,23 @@ def extract_quotes(text: str, people: list[str] | None = None, others: list[str]
             continue
         out.append(Quote(start, end, speaker, verb, pronoun))
     return out
+
+
+# "the force", "the agency": an organisation the article has named, spoken of by what it is
+_ORG_DESCRIPTION = re.compile(r"(?:the|its)\s+(?:force|agency|paper|newspaper|magazine|website|site|company|firm|"
+                              r"department|ministry|organi[sz]ation|network|broadcaster|channel|station|watchdog|"
+                              r"regulator|club|union|council|charity|group|bank|retailer|airline|carmaker|insurer|"
+                              r"party|team|league|government)$", re.I)
+
+
+def _last_named(text: str, pos: int, names: list[str]) -> str | None:
+    """Of names (organisations the article names), the one named last before pos."""
+    best, where = None, -1
+    for name in names:
+        k = text.rfind(name, 0, pos)
+        if k > where:
+            best, where = name, k
+    return best
 
 
 def _attribution(after: str, before: str) -> tuple[str, str] | None:
@@ -255,9 +313,11 @@ def _attribution(after: str, before: str) -> tuple[str, str] | None:
     m = _ACCORDING.match(after)
     if m and _plausible(m.group("speaker")):
         return _clean_speaker(m.group("speaker")), "according to"
-    m = _BEFORE.search(before)
-    if m and _plausible(m.group("speaker")):
-        return _clean_speaker(m.group("speaker")), m.group("verb")
+    pos = 0
+    while (m := _BEFORE.search(before, pos)) is not None:
+        if _plausible(m.group("speaker")):
+            return _clean_speaker(m.group("speaker")), m.group("verb")
+        pos = m.start("speaker") + 1  # "When, asked …, he said": look again past the clause's opening word
     return None
 
 
@@ -268,8 +328,8 @@ def _name_in(words: str) -> str | None:
     tokens = words.strip().rstrip(",").split()
     if not tokens:
         return None
-    if len(tokens) == 1:
-        return tokens[0]
+    if len(tokens) == 1 or tokens[-1].lower() in PRONOUNS:  # "… in Saul, he says": the pronoun speaks
+        return tokens[-1]
     runs: list[list[str]] = [[]]
     for token in tokens:
         word = token.rstrip(",")
@@ -293,9 +353,16 @@ def _name_in(words: str) -> str | None:
         words) else " ".join(runs[-1]))
 
 
+# Words that open a clause and are capitalised only for that ("But Wardle added", "Instead the paper said")
+_DISCOURSE = frozenset("""but and or so yet instead however meanwhile still also then now later when while although
+though because since after before as if in on at asked speaking earlier separately elsewhere there here""".split())
+
+
 def _plausible(speaker: str) -> bool:
     """A speaker is a name, a pronoun or a description that can speak (not "the report" or "the deal")."""
     s = speaker.strip()
+    if s.lower() in _DISCOURSE:
+        return False
     if s.lower() in PRONOUNS or s[:1].isupper() and s.split()[0].lower() not in {"the", "a", "an", "his", "her",
                                                                                    "their"}:
         return True

@@ -42,6 +42,21 @@ def server(demo_settings: Settings) -> Iterator[Server]:
     server.stop()
 
 
+def test_sentences_clauses_and_descriptions() -> None:
+    text = ("Internet watchdog Netblocks said on Wednesday that “the service is down in several countries today.” "
+            "It added that the fault was “not related to any filtering by a government”.\n"
+            "But Orla Penrose added: “We will publish the figures next week, as promised.”\n"
+            "It was “a clear and unprecedented test” of the agency’s “capacity to act on its own”, said The Courier.\n"
+            "Harbour Transit said the line would close. “Repairs will take at least three more weeks,” the company "
+            "said.")
+    found = {text[q.start:q.end].split()[0]: q.speaker for q in extract_quotes(text, ["Orla Penrose"],
+                                                                                ["Harbour Transit", "Netblocks"])}
+    assert found["the"] == "Netblocks"  # not "It", the next sentence's subject
+    assert found["We"] == "Orla Penrose"  # not "But Orla Penrose"
+    assert found["a"] == found["capacity"] == "Courier"  # the sentence's verb after its last quote
+    assert found["Repairs"] == "Harbour Transit"  # "the company": the organisation named last
+
+
 def test_stored_quotes_are_exact_and_attributed(demo_settings: Settings) -> None:
     actors = ActorIndex(demo_settings.index_dir)
     quotes = actors.quotes(limit=1000)
