@@ -144,6 +144,16 @@ DESCRIPTIONS: dict[str, Description] = {
         "The same as `ingest` with the int8 ONNX backend, and txtai's `Embeddings.index` of the same texts "
         "(torch fp32, its defaults) for contrast.",
         ".venv/bin/python bench/ingest.py --backends onnx-int8 --json bench/results/ingest-int8.json"),
+    "ingest-cost": Description(
+        "What actors, quotes and stories cost at ingest",
+        "Issue 24's bound: ingest within 1.25x of its time before actors, quotes and stories. `newsqa ingest` of "
+        "corpus-small into an empty index by the code before that work (`baseline`, extracted with `git archive`) "
+        "and by this tree, each a fresh CLI process from the same venv and environment, alternating ABBA over the "
+        "rounds. Wall time (start-up and model load included) and its ratio per round; the in-process time (the "
+        "ingest's own stages, one after another) and each stage's time; the rows of issue 24's tables in each "
+        "index (none in the baseline's). onnx-int8, ONNX export cached by an untimed warm-up ingest; no vectors are "
+        "cached, so every run embeds every chunk.",
+        ".venv/bin/python bench/ingest_cost.py --repeats 2 --json bench/results/ingest-cost.json"),
     "ray-ingest": Description(
         "Ingest on Ray against a local ingest",
         "`newsqa ingest` and `newsqa ingest --ray local` of the same input, each a fresh CLI process into an empty "

@@ -107,3 +107,21 @@ def test_fusion_bench_runs(tmp_path: Path, demo_settings: Settings) -> None:
     assert {"rrf", "score-max w=0.7", "article w=0.3", "article w=0.7"} <= set(rows)
     assert all(r["questions"] == len(asked) == 4 for r in rows.values())
     assert all(0 <= r["mrr@10"] <= r["hits@10"] <= 1 for r in rows.values())
+
+
+def test_ingest_cost_bench_runs(tmp_path: Path, onnx_env: None) -> None:
+    ingest_cost = _bench("ingest_cost")
+
+    out = tmp_path / "ingest-cost.json"
+    assert ingest_cost.main(["--corpus", str(DEMO), "--limit", "4", "--repeats", "1", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    (row,) = result["rounds"]
+    assert row["baseline"]["articles"] == row["current"]["articles"] == 4 and row["ratio"] > 0
+    assert all(n is None for n in result["index_tables"]["baseline"].values())  # before issue 24: no such tables
+    assert result["index_tables"]["current"]["actors"] > 0 and result["index_tables"]["current"]["stories"] > 0
+
+
+def test_ingest_cost_bench_says_when_its_data_is_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "ingest-cost.json"
+    assert _bench("ingest_cost").main(["--corpus", str(tmp_path / "absent.jsonl"), "--json", str(out)]) == 2
+    assert "../shared/data" in capsys.readouterr().err and not out.exists()
