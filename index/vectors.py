@@ -233,9 +233,57 @@ class Delta:
 
     def apply(self, index: Any) -> Any:
         """The base index (loaded from its file) brought to this delta's generation, in place."""
+        if is_approximate(index):
+            return _apply_to_lists(index, self)
         remove(index, self.removed.tolist())
         add(index, self.ids, self.vectors)
         return index
+
+
+def _apply_to_lists(index: Any, delta: Delta) -> Any:
+    """delta.apply for an IVF index: each inverted list rewritten once, at its final size.
+
+    FAISS adds vectors to a list one at a time, and each list's buffer then grows (and is copied) by doubling:
+    adding 45,391 vectors to the 950,708 of a 10^6 archive left 280 MB of slack and freed buffers in the
+    process (RSS 414 -> 703 MB, vs 448 MB rewritten). The codes are FAISS's own (encode_vectors, as add does);
+    within a list the kept vectors stay in order, then the added ones in id order.
+    """
+    import faiss
+
+    ivf = faiss.extract_index_ivf(index)
+    x = np.ascontiguousarray(delta.vectors, dtype=np.float32).reshape(len(delta.ids), ivf.d)
+    lists = ivf.quantizer.assign(x, 1).ravel().astype(np.int64) if len(x) else np.zeros(0, np.int64)
+    codes = np.empty((len(x), ivf.code_size), dtype=np.uint8)
+    if len(x):
+        ivf.encode_vectors(len(x), faiss.swig_ptr(x), faiss.swig_ptr(lists), faiss.swig_ptr(codes))
+    order = np.argsort(lists, kind="stable")
+    bounds = np.searchsorted(lists[order], np.arange(ivf.nlist + 1))
+    added_ids = np.asarray(delta.ids, dtype=np.int64)
+    old = ivf.invlists
+    new = faiss.ArrayInvertedLists(ivf.nlist, ivf.code_size)
+    total = 0
+    for i in range(ivf.nlist):
+        n = old.list_size(i)
+        ids = faiss.rev_swig_ptr(old.get_ids(i), n) if n else np.zeros(0, np.int64)
+        rows = (faiss.rev_swig_ptr(old.get_codes(i), n * ivf.code_size).reshape(n, ivf.code_size) if n
+                else np.zeros((0, ivf.code_size), np.uint8))
+        if len(delta.removed) and n:
+            keep = ~np.isin(ids, delta.removed)
+            ids, rows = ids[keep], rows[keep]
+        mine = order[bounds[i]:bounds[i + 1]]
+        if len(mine):
+            ids, rows = np.concatenate([ids, added_ids[mine]]), np.concatenate([rows, codes[mine]])
+        if len(ids):
+            ids, rows = np.ascontiguousarray(ids, dtype=np.int64), np.ascontiguousarray(rows)
+            new.add_entries(i, len(ids), faiss.swig_ptr(ids), faiss.swig_ptr(rows))
+        total += len(ids)
+    ivf.replace_invlists(new, True)  # deletes the old lists
+    new.this.disown()  # the index owns them now
+    ivf.ntotal = index.ntotal = total
+    kind = ivf.direct_map.type  # rebuilt over the new lists
+    ivf.set_direct_map_type(faiss.DirectMap.NoMap)
+    ivf.set_direct_map_type(kind)
+    return index
 
 
 def delta_path(index_dir: Path, generation: int) -> Path:

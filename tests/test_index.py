@@ -279,3 +279,32 @@ def test_bm25s_debug_lines_do_not_reach_a_quiet_log() -> None:
                           cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0, done.stderr
     assert "DEBUG" not in done.stderr and "Building index" not in done.stderr
+
+
+def test_chunk_table_read_as_arrays_is_the_table_built_from_rows(tmp_path: Path, fake_embedder: FakeEmbedder
+                                                                 ) -> None:
+    """ChunkTable.from_store (what the reader loads) numbers articles and sources as the rows constructor does,
+    after updates that put an article's chunks out of its rowid order, with undated articles and odd sources."""
+    from index.reader import ChunkTable
+
+    def article(i: int, version: int = 0) -> Article:
+        return Article(id=f"x{i}", title=None if i == 4 else f"Title {i}", text=f"Story {i}, take {version}. " * 9,
+                       date=[None, "2024-03-01", "not a date", "2023-12-31T08:00:00"][i % 4],
+                       source=[None, "BBC.co.uk", "bbc.co.uk", "Reuters", ""][i % 5], origin=f"t:{i}")
+
+    path = tmp_path / "index"
+    with Writer(path, FakeEmbedder.name, Chunker(max_tokens=12, overlap_tokens=0), lambda: fake_embedder) as w:
+        w.ingest([article(i) for i in range(8)])
+        w.ingest([article(2, version=1), article(8)])
+        w.remove(["x5"])
+    conn = store.connect(path, readonly=True)
+    arrays = ChunkTable.from_store(conn)
+    rows = ChunkTable(store.chunk_table(conn), store.article_titles(conn))
+    assert len(rows.article_names) == 8 and len(rows.source_names) == 3
+    assert rows.article_names != sorted(rows.article_names, key=lambda a: int(a[1:]))  # x2 moved to the end
+    for name in ("ids", "article", "day", "source", "order", "bounds"):
+        assert getattr(arrays, name).dtype == getattr(rows, name).dtype
+        assert np.array_equal(getattr(arrays, name), getattr(rows, name)), name
+    for name in ("article_names", "titles", "source_names", "article_position"):
+        assert getattr(arrays, name) == getattr(rows, name), name
+    assert not conn.in_transaction

@@ -241,3 +241,38 @@ def test_updates_write_deltas_over_one_base_and_compact_when_they_outgrow_it(
     assert not (path / "vectors-1.faiss").exists()
     assert sorted(p.name for p in path.glob("vectors-*")) == sorted(
         [f"vectors-{generation}.faiss", f"vectors-{generation + 1}.delta.npz", f"vectors-{generation + 2}.delta.npz"])
+
+
+def test_a_delta_applied_to_an_ivf_index_gives_what_faiss_remove_and_add_give() -> None:
+    """Delta.apply rewrites each inverted list once (no growth slack); the index it gives holds the same vectors,
+    codes and ids as FAISS's own remove_ids + add_with_ids, finds the same neighbours and reconstructs by id."""
+    import faiss
+
+    x = _clustered(6000)
+    ids = np.arange(len(x), dtype=np.int64) * 2
+    base = vectors.new_ivf_index(ids[:5000], x[:5000], nlist=32, nprobe=8)
+    removed = ids[[3, 17, 400, 4999]]
+    delta = vectors.Delta.empty(1, base.ntotal, x.shape[1]).updated(removed, ids[5000:], x[5000:])
+    expected = faiss.clone_index(base)
+    vectors.remove(expected, removed.tolist())
+    vectors.add(expected, ids[5000:], x[5000:])
+    got = delta.apply(faiss.clone_index(base))
+
+    assert got.ntotal == expected.ntotal == 6000 - len(removed)
+
+    def contents(index: Any) -> dict[int, bytes]:
+        lists = faiss.extract_index_ivf(index).invlists
+        out = {}
+        for i in range(lists.nlist):
+            n = lists.list_size(i)
+            list_ids = faiss.rev_swig_ptr(lists.get_ids(i), n).copy() if n else []
+            codes = faiss.rev_swig_ptr(lists.get_codes(i), n * lists.code_size).reshape(n, -1) if n else []
+            out.update({int(c): (i, bytes(code)) for c, code in zip(list_ids, codes, strict=True)})
+        return out
+
+    assert contents(got) == contents(expected)
+    queries = x[::97]
+    assert np.array_equal(*(np.sort(index.search(queries, 10)[1], axis=1) for index in (got, expected)))
+    assert np.array_equal(got.reconstruct(int(ids[5500])), expected.reconstruct(int(ids[5500])))
+    with pytest.raises(RuntimeError):
+        got.reconstruct(int(removed[0]))
