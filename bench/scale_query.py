@@ -16,6 +16,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -54,9 +55,12 @@ def _percentiles(times: list[float]) -> dict[str, float]:
     return {"p50_ms": round(float(np.percentile(ms, 50)), 2), "p95_ms": round(float(np.percentile(ms, 95)), 2)}
 
 
-def measure(index_dir: Path, n_queries: int, seed: int = 0, milvus_uri: str | None = None, nprobe: int = 0) -> dict:
+def measure(index_dir: Path, n_queries: int, seed: int = 0, milvus_uri: str | None = None, nprobe: int = 0,
+            with_model: bool = False) -> dict:
     """The figures on index_dir, or (milvus_uri) on the Milvus it was published to, read through the Milvus
-    engine's reader alone; the queries are made from index_dir's stored chunks either way."""
+    engine's reader alone; the queries are made from index_dir's stored chunks either way. with_model: the query
+    embedder the service loads (settings' model and backend) is loaded and run on every query text too, so that
+    its memory is in the figure; the searches still use the prepared vectors."""
     from index import store
     from index.reader import IndexReader
     from qa.answer import Answerer
@@ -87,6 +91,16 @@ def measure(index_dir: Path, n_queries: int, seed: int = 0, milvus_uri: str | No
         start = int(rng.integers(0, max(1, len(words) - 6)))
         noisy = vec + rng.normal(scale=0.02, size=dim).astype(np.float32)
         queries[" ".join(words[start:start + 6]).strip(".")] = noisy / np.linalg.norm(noisy)
+    model: Any = None
+    if with_model:
+        from qa.engine import _load_query_embedder
+        from qa.settings import Settings
+
+        settings = Settings.from_env()
+        model = _load_query_embedder(settings.model, "torch" if settings.backend == "auto" else settings.backend,
+                                     settings.cache_dir, bool(settings.onnx_queries))
+        for text in queries:  # one at a time, as the service embeds a question
+            model.encode([text])
     searcher = Searcher(reader, LookupEmbedder(queries, dim))
     answerer = Answerer(searcher)
     answerer.warm_up()
@@ -102,6 +116,7 @@ def measure(index_dir: Path, n_queries: int, seed: int = 0, milvus_uri: str | No
         answerer.answer(text)
         ask_times.append(time.perf_counter() - t0)
     memory = _memory_mb()
+    query_model = type(model).__name__ if model is not None else None
     # recall@10 of the vector search: against an exact scan of every stored vector, chunk by chunk of rows
     ids, matrix = store.all_chunk_vectors(conn, dim)
     recalls = []
@@ -113,7 +128,7 @@ def measure(index_dir: Path, n_queries: int, seed: int = 0, milvus_uri: str | No
             "vector_index": reader.stats()["vector_index"],
             "open_seconds": round(open_seconds, 2), "rss_after_open_mb": opened, "search": _percentiles(search_times),
             "ask": _percentiles(ask_times), **memory,
-            "recall_at_10": round(float(np.mean(recalls)), 3), "queries": len(texts)}
+            "recall_at_10": round(float(np.mean(recalls)), 3), "queries": len(texts), "query_model": query_model}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,8 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--milvus-uri", help="answer from the Milvus this index was published to (NEWSQA_STORE=milvus)")
     parser.add_argument("--nprobe", type=int, default=0, help="IVF lists scanned per query (NEWSQA_NPROBE; 0: as "
                                                                 "the index was saved)")
+    parser.add_argument("--with-model", action="store_true", help="load and run the query embedder the service "
+                                                                      "would (NEWSQA_MODEL, NEWSQA_BACKEND), so "
+                                                                      "that its memory counts")
     args = parser.parse_args(argv)
-    figures = measure(args.index, args.queries, milvus_uri=args.milvus_uri, nprobe=args.nprobe)
+    figures = measure(args.index, args.queries, milvus_uri=args.milvus_uri, nprobe=args.nprobe,
+                      with_model=args.with_model)
     print(json.dumps(figures))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
