@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import sys
 import time
 from pathlib import Path
@@ -35,6 +36,75 @@ class LookupEmbedder:
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         return np.stack([self.vectors.get(t, np.zeros(self.dim, np.float32)) for t in texts])
+
+
+def _queries(reader: Any, index_dir: Path, n: int, seed: int) -> dict[str, np.ndarray]:
+    """n query texts (six words of a stored chunk) and their vectors (that chunk's stored vector plus noise)."""
+    from index import store
+
+    dim = reader.manifest.dim
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(reader.table.ids, size=n, replace=False)
+    rows = reader.chunks([int(c) for c in picked])
+    conn = store.connect(index_dir, readonly=True)
+    hashes = [store.embed_hashes_of(conn, [int(c)]) for c in picked]
+    stored = [store.vectors_for(conn, h, dim)[0] for h in hashes]
+    conn.close()
+    queries: dict[str, np.ndarray] = {}
+    for chunk_id, vec in zip(picked, stored, strict=True):
+        words = str(rows[int(chunk_id)]["text"]).split()
+        start = int(rng.integers(0, max(1, len(words) - 6)))
+        noisy = vec + rng.normal(scale=0.02, size=dim).astype(np.float32)
+        queries[" ".join(words[start:start + 6]).strip(".")] = noisy / np.linalg.norm(noisy)
+    return queries
+
+
+def measure_http(index_dir: Path, n_queries: int, seed: int = 0, nprobe: int = 0) -> dict:
+    """/api/search and /api/ask over HTTP: the service's own app (create_app, uvicorn) on this archive, in this
+    process, with the prepared query vectors in place of the model (its time per question, the same at every
+    archive size, is `--with-model`'s query_embedding figure)."""
+    import threading
+    import urllib.request
+
+    import uvicorn
+
+    import qa.engine
+    from index.reader import IndexReader
+    from qa.settings import Settings
+    from server import create_app
+
+    probe = IndexReader(index_dir, nprobe=nprobe)
+    queries = _queries(probe, index_dir, n_queries, seed)
+    del probe
+    lookup = LookupEmbedder(queries, len(next(iter(queries.values()))))
+    qa.engine._load_query_embedder = lambda *args, **kwargs: lookup  # type: ignore[assignment]
+    settings = Settings.from_env(index_dir=index_dir, nprobe=nprobe, rate_limit=0, log_level="WARNING",
+                                 model=LookupEmbedder.name)  # the archive's model: its vectors are synthetic
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.2)
+
+    def post(path: str, body: dict) -> float:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+        t0 = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=60) as response:
+            response.read()
+        return time.perf_counter() - t0
+
+    texts = list(queries)
+    post("/api/search", {"query": texts[0]})  # first-call costs out of the figures
+    search = [post("/api/search", {"query": t, "k": 10}) for t in texts]
+    ask = [post("/api/ask", {"question": t}) for t in texts[: max(1, n_queries // 2)]]
+    server.should_exit = True
+    thread.join(timeout=30)
+    return {"engine": "embedded", "over": "HTTP (uvicorn, the service's app)", "nprobe": nprobe,
+            "api_search": _percentiles(search), "api_ask": _percentiles(ask), "queries": len(texts)}
 
 
 def _memory_mb() -> dict[str, float]:
@@ -79,19 +149,10 @@ def measure(index_dir: Path, n_queries: int, seed: int = 0, milvus_uri: str | No
     open_seconds = time.perf_counter() - started
     opened = _memory_mb()["rss_mb"]
     dim = reader.manifest.dim
-    rng = np.random.default_rng(seed)
-    picked = rng.choice(reader.table.ids, size=n_queries, replace=False)
-    rows = reader.chunks([int(c) for c in picked])
+    queries = _queries(reader, index_dir, n_queries, seed)
     conn = store.connect(index_dir, readonly=True)
-    hashes = [store.embed_hashes_of(conn, [int(c)]) for c in picked]
-    stored = [store.vectors_for(conn, h, dim)[0] for h in hashes]
-    queries: dict[str, np.ndarray] = {}
-    for chunk_id, vec in zip(picked, stored, strict=True):
-        words = str(rows[int(chunk_id)]["text"]).split()
-        start = int(rng.integers(0, max(1, len(words) - 6)))
-        noisy = vec + rng.normal(scale=0.02, size=dim).astype(np.float32)
-        queries[" ".join(words[start:start + 6]).strip(".")] = noisy / np.linalg.norm(noisy)
     model: Any = None
+    embed_times: list[float] = []
     if with_model:
         from qa.engine import _load_query_embedder
         from qa.settings import Settings
@@ -100,7 +161,9 @@ def measure(index_dir: Path, n_queries: int, seed: int = 0, milvus_uri: str | No
         model = _load_query_embedder(settings.model, "torch" if settings.backend == "auto" else settings.backend,
                                      settings.cache_dir, bool(settings.onnx_queries))
         for text in queries:  # one at a time, as the service embeds a question
+            t0 = time.perf_counter()
             model.encode([text])
+            embed_times.append(time.perf_counter() - t0)
     searcher = Searcher(reader, LookupEmbedder(queries, dim))
     answerer = Answerer(searcher)
     answerer.warm_up()
@@ -116,7 +179,8 @@ def measure(index_dir: Path, n_queries: int, seed: int = 0, milvus_uri: str | No
         answerer.answer(text)
         ask_times.append(time.perf_counter() - t0)
     memory = _memory_mb()
-    query_model = type(model).__name__ if model is not None else None
+    query_model = ({"embedder": type(model).__name__, "query_embedding": _percentiles(embed_times)}
+                   if model is not None else None)
     # recall@10 of the vector search: against an exact scan of every stored vector, chunk by chunk of rows
     ids, matrix = store.all_chunk_vectors(conn, dim)
     recalls = []
@@ -142,7 +206,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--with-model", action="store_true", help="load and run the query embedder the service "
                                                                       "would (NEWSQA_MODEL, NEWSQA_BACKEND), so "
                                                                       "that its memory counts")
+    parser.add_argument("--http", action="store_true", help="time /api/search and /api/ask over HTTP instead (the "
+                                                                "service's app in this process; no memory figures)")
     args = parser.parse_args(argv)
+    if args.http:
+        figures = measure_http(args.index, args.queries, nprobe=args.nprobe)
+        print(json.dumps(figures))
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        return 0
     figures = measure(args.index, args.queries, milvus_uri=args.milvus_uri, nprobe=args.nprobe,
                       with_model=args.with_model)
     print(json.dumps(figures))
