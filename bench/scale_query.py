@@ -59,13 +59,9 @@ def _queries(reader: Any, index_dir: Path, n: int, seed: int) -> dict[str, np.nd
     return queries
 
 
-def measure_http(index_dir: Path, n_queries: int, seed: int = 0, nprobe: int = 0) -> dict:
-    """/api/search and /api/ask over HTTP: the service's own app (create_app, uvicorn) on this archive, in this
-    process, with the prepared query vectors in place of the model (its time per question, the same at every
-    archive size, is `--with-model`'s query_embedding figure)."""
-    import threading
-    import urllib.request
-
+def serve_lookup(index_dir: Path, port: int, n_queries: int, seed: int, nprobe: int) -> None:
+    """The service's own app (create_app, uvicorn) on this archive, with the prepared query vectors in place of
+    the model: run in a process of its own by measure_http."""
     import uvicorn
 
     import qa.engine
@@ -80,14 +76,27 @@ def measure_http(index_dir: Path, n_queries: int, seed: int = 0, nprobe: int = 0
     qa.engine._load_query_embedder = lambda *args, **kwargs: lookup  # type: ignore[assignment]
     settings = Settings.from_env(index_dir=index_dir, nprobe=nprobe, rate_limit=0, log_level="WARNING",
                                  model=LookupEmbedder.name)  # the archive's model: its vectors are synthetic
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+
+
+def measure_http(index_dir: Path, n_queries: int, seed: int = 0, nprobe: int = 0) -> dict:
+    """/api/search and /api/ask over HTTP, from this process to a server process (serve_lookup) on the archive.
+    The model's time per question, the same at every archive size, is left out: `--with-model` reports it as
+    query_embedding."""
+    import subprocess
+    import urllib.error
+    import urllib.request
+
+    from index.reader import IndexReader
+
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.2)
+    server = subprocess.Popen([sys.executable, __file__, "--index", str(index_dir), "--serve-lookup", str(port),
+                               "--queries", str(n_queries), "--nprobe", str(nprobe)])
+    probe = IndexReader(index_dir, nprobe=nprobe)
+    texts = list(_queries(probe, index_dir, n_queries, seed))  # the same texts as the server's, by the same seed
+    del probe
 
     def post(path: str, body: dict) -> float:
         request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
@@ -97,13 +106,22 @@ def measure_http(index_dir: Path, n_queries: int, seed: int = 0, nprobe: int = 0
             response.read()
         return time.perf_counter() - t0
 
-    texts = list(queries)
-    post("/api/search", {"query": texts[0]})  # first-call costs out of the figures
-    search = [post("/api/search", {"query": t, "k": 10}) for t in texts]
-    ask = [post("/api/ask", {"question": t}) for t in texts[: max(1, n_queries // 2)]]
-    server.should_exit = True
-    thread.join(timeout=30)
-    return {"engine": "embedded", "over": "HTTP (uvicorn, the service's app)", "nprobe": nprobe,
+    try:
+        deadline = time.time() + 600
+        while True:
+            try:
+                post("/api/search", {"query": texts[0]})  # also the first-call costs, out of the figures
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if server.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("the bench's server process did not start") from None
+                time.sleep(0.5)
+        search = [post("/api/search", {"query": t, "k": 10}) for t in texts]
+        ask = [post("/api/ask", {"question": t}) for t in texts[: max(1, n_queries // 2)]]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    return {"engine": "embedded", "over": "HTTP, to a server process running the service's app", "nprobe": nprobe,
             "api_search": _percentiles(search), "api_ask": _percentiles(ask), "queries": len(texts)}
 
 
@@ -207,8 +225,13 @@ def main(argv: list[str] | None = None) -> int:
                                                                       "would (NEWSQA_MODEL, NEWSQA_BACKEND), so "
                                                                       "that its memory counts")
     parser.add_argument("--http", action="store_true", help="time /api/search and /api/ask over HTTP instead (the "
-                                                                "service's app in this process; no memory figures)")
+                                                                "service's app in a server process; no memory "
+                                                                "figures)")
+    parser.add_argument("--serve-lookup", type=int, metavar="PORT", help=argparse.SUPPRESS)  # measure_http's server
     args = parser.parse_args(argv)
+    if args.serve_lookup:
+        serve_lookup(args.index, args.serve_lookup, args.queries, 0, args.nprobe)
+        return 0
     if args.http:
         figures = measure_http(args.index, args.queries, nprobe=args.nprobe)
         print(json.dumps(figures))
