@@ -112,8 +112,10 @@ class ChunkTable:
 
     def article_mask(self, chunk_mask: np.ndarray | None) -> np.ndarray:
         """True for each article (by index in article_names) with a chunk the chunk mask allows."""
+        if chunk_mask is None:  # every article of the table has a chunk (they are numbered over the chunks)
+            return np.ones(len(self.article_names), dtype=bool)
         allowed = np.zeros(len(self.article_names), dtype=bool)
-        allowed[self.article if chunk_mask is None else self.article[chunk_mask]] = True
+        allowed[self.article[chunk_mask]] = True
         return allowed
 
     def day_of(self, chunk_id: int) -> int:
