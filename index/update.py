@@ -172,9 +172,32 @@ class Writer:
                 report = UpdateReport(removed=gone)
                 self._apply([], remove_ids=gone, report=report)
                 total.absorb(report)
+        self.upgrade(total)
         total.generation = self.manifest.generation if self.manifest else 0
         log_run(self.conn, "rebuild" if replace_all else "ingest", self._started, inputs, total)
         return total
+
+    def upgrade(self, report: UpdateReport | None = None) -> bool:
+        """Link actors and group stories of an index written before they existed, when no update has done it yet
+        (an ingest that finds every article unchanged writes nothing, so an older archive would otherwise wait for
+        its next new article). One transaction of its own; readers see the tables, not a new generation."""
+        linked = self.conn.execute("SELECT 1 FROM meta WHERE key = 'actors_linked'").fetchone() is not None
+        if linked and stories.grouped_before(self.conn) or not store.counts(self.conn)[0]:
+            return False
+        started = time.perf_counter()
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            n = actors.backfill(self.conn)
+            done = stories.update_stories(self.conn, [], {}, self.story_params)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        log.info("upgrade: %d stored articles linked to actors, %d grouped into stories in %.1f s", n, done.grouped,
+                 time.perf_counter() - started)
+        if report is not None:
+            report.stories_touched += len(done.touched)
+        return True
 
     def _ingest_batch(self, articles: Sequence[Article], skipped: Sequence[Skipped]) -> UpdateReport:
         report = UpdateReport(skipped=list(skipped))

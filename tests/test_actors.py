@@ -121,6 +121,33 @@ def test_an_update_links_only_its_articles_and_an_actor_gains_an_alias(demo_sett
     assert "upd-1" in after.articles_of(kellerby)
 
 
+def test_an_index_from_before_actors_and_stories_gets_them_at_an_unchanged_ingest(demo_settings: Settings,
+                                                                                   tmp_path: Path) -> None:
+    import shutil
+    from dataclasses import replace
+
+    from corpus.demo import demo_dir
+    from qa.engine import ingest
+
+    index = tmp_path / "index"
+    shutil.copytree(demo_settings.index_dir, index)
+    conn = sqlite3.connect(index / "meta.sqlite")
+    with conn:  # what an index written before actors and stories holds: entities, no actors, no story tables
+        for table in ("quotes", "actor_mentions", "actor_aliases", "actors"):
+            conn.execute(f"DELETE FROM {table}")
+        for table in ("story_members", "stories", "story_terms"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("DELETE FROM meta WHERE key IN ('actors_linked', 'stories', 'story_docs')")
+    conn.close()
+    report = ingest(replace(demo_settings, index_dir=index), [demo_dir()])
+    assert not report.new and not report.updated and report.unchanged  # nothing to write but the upgrade
+    after = ActorIndex(index)
+    assert after.find("Matthias Kellerby") is not None
+    assert after.conn.execute("SELECT COUNT(*) FROM quotes").fetchone()[0] > 0
+    stored = after.conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+    assert after.conn.execute("SELECT COUNT(*) FROM story_members").fetchone()[0] == stored
+
+
 def _linked(text: str, entities: list[tuple[str, str, int]]) -> tuple[Any, dict[str, int]]:
     """One article linked into an empty in-memory archive: the linker and its names' actors."""
     from corpus.entities import Entity
