@@ -224,8 +224,7 @@ class Linker:
             if len(set(found)) == 1:
                 return found[0]
         elif len(tokens) == 1:
-            found = [a for k, a in local.items() if len(k.split()) > 1 and k.split()[-1] == key
-                     and self.aliases.types.get(a) == "PERSON"]
+            found = self._full_names(key, local)
             if len(set(found)) > 1:
                 return None  # namesakes: see _namesakes
             if found and label in ("PERSON", "ORG", "NORP"):
@@ -248,11 +247,12 @@ class Linker:
         "Rosalynn Carter", "Serena" and "Richard Williams"): which one it means is not decided by counting
         mentions, so such a mention is linked to neither and makes no actor of its own."""
         key = actor_key(person_name(name))
-        if len(key.split()) != 1:
-            return False
-        found = {a for k, a in local.items() if len(k.split()) > 1 and k.split()[-1] == key
-                 and self.aliases.types.get(a) == "PERSON"}
-        return len(found) > 1
+        return len(key.split()) == 1 and len(set(self._full_names(key, local))) > 1
+
+    def _full_names(self, surname: str, local: dict[str, int]) -> list[int]:
+        """The persons of the article (local: its names' keys -> actors) named in full with this surname."""
+        return [a for k, a in local.items() if len(k.split()) > 1 and k.split()[-1] == surname
+                and self.aliases.types.get(a) == "PERSON"]
 
     def _co_mentioned(self, actor: int, others: set[int]) -> bool:
         """Whether an article of actor also names one of others: a surname alone is linked across articles to the
