@@ -1,10 +1,12 @@
 """Direct quotations of an article and who said them, by the patterns news writing uses.
 
 A quote is the text between quotation marks ("…" or “…”), with exact offsets into the article text. It counts
-when it is attributed: `"…," X said`, `"…," said X`, `X said: "…"`, `X told reporters "…"`, `according to X`;
+when it is attributed: `"…," X said`, `"…," said X`, `X said: "…"`, `X told reporters "…"`, `according to X`,
+a sentence whose last clause is `, said X`;
 a further quote in the same paragraph, or a paragraph that opens with a quote and names nobody, continues the
 last speaker; a quote left open at a paragraph's end and reopened in the next one is one quote spanning both.
-A pronoun speaker ("she said") is the last person named before it. Reported speech (no quotation marks) stays
+A pronoun speaker ("she said") is the last person named before it; a title ("the minister said") is the person
+the article names with it ("Minister Ilse Brandvold"). Reported speech (no quotation marks) stays
 out, and so do short quoted phrases (titles, scare quotes: fewer than MIN_WORDS words).
 Speakers are names as written; index.actors resolves them to actors.
 """
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 
 from corpus.names import TITLES, person_name
 
-MIN_WORDS = 4  # a quoted phrase shorter than this is a title or a scare quote, not a statement
+MIN_WORDS = 3  # a quoted phrase shorter than this is a title or a scare quote, not a statement
 OPEN, CLOSE = "\"“", "\"”"
 VERBS = ("said", "says", "told", "added", "asked", "stated", "wrote", "writes", "declared", "explained", "noted",
          "continued", "insisted", "argued", "warned", "replied", "responded", "tweeted", "posted", "recalled",
@@ -250,6 +252,9 @@ def extract_quotes(text: str, people: list[str] | None = None, others: list[str]
             last_close = max(rest.rfind(c) for c in CLOSE)
             if last_close >= 0:
                 found = _attribution(rest[last_close + 1:], "")
+            else:  # the sentence's last clause attributes it: "…” to get hold of, said CNN."
+                comma = rest.rfind(",")
+                found = _attribution(rest[comma:], "") if comma >= 0 and len(rest) - comma < 60 else None
         if found is None and last is not None and (last[2] == para or text[para] in OPEN and para == start - 1):
             found = (last[0], last[1])  # same paragraph, or a paragraph that opens with a quote: same speaker
         if found is None:
@@ -268,6 +273,8 @@ def extract_quotes(text: str, people: list[str] | None = None, others: list[str]
             speaker, pronoun = resolved, True
         elif speaker.lower().startswith(("the ", "its ")) and _ORG_DESCRIPTION.match(speaker):
             speaker = _last_named(text, start, others or []) or speaker  # "the force said" after "Met Police"
+        elif speaker[:1].islower() and (titled := _titled(text, start, people_full, speaker)):
+            speaker = titled  # "the president joked": the person the article gives that title
         elif " " in speaker and speaker not in people_full:
             # "Singer Sam Endicott": a role word before a full name the article gives
             speaker = next((p for p in people_full if speaker.endswith(" " + p)), speaker)
@@ -288,6 +295,17 @@ _ORG_DESCRIPTION = re.compile(r"(?:the|its)\s+(?:force|agency|paper|newspaper|ma
                               r"department|ministry|organi[sz]ation|network|broadcaster|channel|station|watchdog|"
                               r"regulator|club|union|council|charity|group|bank|retailer|airline|carmaker|insurer|"
                               r"party|team|league|government)$", re.I)
+
+
+def _titled(text: str, pos: int, people: list[str], description: str) -> str | None:
+    """Of the people whose name the article writes right after the description's head word ("the president" ->
+    "President Joe Biden"; "the attorney general" -> "Attorney General Josh Kaul"), the one named last before pos."""
+    words = description.split()
+    if not 1 <= len(words) <= 3 or words[0] not in ("the", words[-1]) or not words[-1].isalpha():
+        return None
+    found = [p for p in people if re.search(r"\b" + re.escape(words[-1]) + r"\s+(?:[A-Z][\w.'’-]*\s+){0,2}?"
+                                            + re.escape(p) + r"\b", text, re.I)]
+    return max(found, key=lambda p: max(text.rfind(p, 0, pos), text.rfind(p.split()[-1], 0, pos)), default=None)
 
 
 def _last_named(text: str, pos: int, names: list[str]) -> str | None:

@@ -94,3 +94,15 @@ def test_what_did_x_say_about_y(server: Server) -> None:
         assert article["text"][c["start"]:c["end"]] == c["quote"]
         assert f"“{c['quote']}” [{c['n']}]" in body["answer"]
     assert body["answer"].startswith("Maren Holtzberg")
+
+
+def test_last_clause_titles_and_short_partial_quotes() -> None:
+    text = ("Ferry fares rose again, and crossings need “weeks of careful planning” to book in summer, said The "
+            "Harbour Gazette.\n"
+            "Transport Minister Ilse Brandvold opened the new pier on Friday. Later the minister joked that the "
+            "gulls had “filed their complaints”.\n"
+            "Councillor Teodor Vasquin called the delay “utterly avoidable” at the meeting.")
+    found = {text[q.start:q.end]: q.speaker for q in extract_quotes(text, ["Ilse Brandvold", "Teodor Vasquin"])}
+    assert found["weeks of careful planning"] == "Harbour Gazette"  # the sentence's last clause attributes it
+    assert found["filed their complaints"] == "Ilse Brandvold"  # three words, and "the minister": her title
+    assert "utterly avoidable" not in found  # two words: a fragment, not a statement
