@@ -48,7 +48,10 @@ DESCRIPTIONS: dict[str, Description] = {
         "extractor, the linker or their output (bench/data/*-blind.jsonl); quotes_blind has since been read for "
         "error classes. `quotes_held_out_blind` is the quote figure to judge by: 187 quotes of 26 further articles "
         "(BBC, CNN, USA Today, The Week; every Nth article with at least 8 quotation marks) labelled by a third "
-        "annotator under the same blindness (bench/data/quotes-blind2.jsonl). A pair's names are merged when each "
+        "annotator under the same blindness (bench/data/quotes-blind2.jsonl). `quotes_dev3` and `quotes_dev4`: 276 and "
+        "311 quotes of 38 articles each (BBC sections, CNN, USA Today, The Week, by a fixed rule) labelled by four "
+        "more annotators under the same blindness to widen the development data; dev3 has been read for error "
+        "classes, dev4 only measured in aggregate. A pair's names are merged when each "
         "resolves to the same actor in its labelled article, as a mention there would be linked.",
         ".venv/bin/python bench/actors_quotes.py"),
     "answers-cv": Description(
