@@ -36,6 +36,8 @@ from index import store, stories  # noqa: E402
 LABELS = ROOT / "bench" / "data" / "story_pairs.jsonl"
 BLIND = ROOT / "bench" / "data" / "story_pairs-blind.jsonl"
 BLIND3 = ROOT / "bench" / "data" / "story_pairs-blind3.jsonl"
+# the same pairs labelled again by another annotator, blind to the first labels
+BLIND3_SECOND = ROOT / "bench" / "data" / "story_pairs-blind3-second.jsonl"
 
 
 def load_labels(path: Path = LABELS) -> list[dict[str, Any]]:
@@ -106,6 +108,22 @@ def score(pairs: list[dict[str, Any]], assigned: dict[str, str]) -> dict[str, An
             "false_neg": fn, "not_in_index": len(missing)}
 
 
+def agreement(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> dict[str, Any]:
+    """The second annotator's labels scored against the first as the grouper's are, and Cohen's kappa."""
+    theirs = {(p["corpus"], p["a"], p["b"]): p["same"] for p in second}
+    keys = [(p["same"], (p["corpus"], p["a"], p["b"])) for p in first]
+    both = [(same, theirs[key]) for same, key in keys if key in theirs]
+    tp = sum(1 for a, b in both if a and b)
+    fp = sum(1 for a, b in both if b and not a)
+    fn = sum(1 for a, b in both if a and not b)
+    n = len(both)
+    observed = sum(1 for a, b in both if a == b) / max(1, n)
+    p1, p2 = sum(a for a, _ in both) / max(1, n), sum(b for _, b in both) / max(1, n)
+    chance = p1 * p2 + (1 - p1) * (1 - p2)
+    return {"pairs": n, "precision": round(tp / max(1, tp + fp), 3), "recall": round(tp / max(1, tp + fn), 3),
+            "agreement": round(observed, 3), "kappa": round((observed - chance) / max(1e-9, 1 - chance), 3)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--index", action="append", required=True, metavar="CORPUS=DIR",
@@ -154,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
                    + (f" --sample {args.sample.name}" if args.sample else ""),
         "params": asdict(params),
         "held_out_blind": score(blind3, assigned),
+        "annotator_agreement": agreement(load_labels(BLIND3), load_labels(BLIND3_SECOND))
+        if BLIND3_SECOND.exists() else None,
         "blind": score(blind, assigned),
         "all": score(keyed, assigned),
         "calibration_half": score([p for p in keyed if p["line"] % 2 == 0], assigned),
@@ -163,8 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         "ingest_cost": cost,
         "conditions": conditions(load),
     }
-    print(json.dumps({k: result[k] for k in ("held_out_blind", "blind", "all", "calibration_half", "held_out_half",
-                                             "by_corpus", "grouping", "ingest_cost")},
+    shown = ("held_out_blind", "annotator_agreement", "blind", "all", "calibration_half", "held_out_half",
+             "by_corpus", "grouping", "ingest_cost")
+    print(json.dumps({k: result[k] for k in shown},
                      indent=1))
     if args.json:
         write_json(args.json, result)
