@@ -51,7 +51,9 @@ DESCRIPTIONS: dict[str, Description] = {
         "annotator under the same blindness (bench/data/quotes-blind2.jsonl). `quotes_dev3` and `quotes_dev4`: 276 and "
         "311 quotes of 38 articles each (BBC sections, CNN, USA Today, The Week, by a fixed rule) labelled by four "
         "more annotators under the same blindness to widen the development data; dev3 has been read for error "
-        "classes, dev4 only measured in aggregate. A pair's names are merged when each "
+        "classes, dev4 only measured in aggregate. `quotes_annotator_agreement`: blind2's articles labelled again by "
+        "a fourth annotator blind to the first labels (quotes-blind2-second.jsonl), scored as the extractor is. "
+        "A pair's names are merged when each "
         "resolves to the same actor in its labelled article, as a mention there would be linked.",
         ".venv/bin/python bench/actors_quotes.py"),
     "answers-cv": Description(
@@ -220,7 +222,9 @@ DESCRIPTIONS: dict[str, Description] = {
         "(bench/data/story_pairs-blind.jsonl), since read for error classes and parameter sweeps (no setting of "
         "the link threshold, vector share or window reached precision 0.90 with recall 0.80 on both label sets). "
         "`held_out_blind` is the figure to judge by: 256 further pairs by a third annotator under the same "
-        "blindness, drawn by a fixed rule (bench/data/story_pairs-blind3.jsonl).",
+        "blindness, drawn by a fixed rule (bench/data/story_pairs-blind3.jsonl). `annotator_agreement`: the same "
+        "256 pairs labelled again by other annotators blind to the first labels (story_pairs-blind3-second.jsonl), "
+        "scored against them as the grouping is: how far people agree, the ceiling of the figure.",
         ".venv/bin/python bench/stories.py --index realtimeqa=DIR --index news-dev/bbc=DIR2 "
         "--sample ../shared/data/realtimeqa/corpus-small.jsonl --json bench/results/stories.json"),
     "verify-calibration": Description(
