@@ -108,9 +108,7 @@ def _timeline(engine: Engine, settings: Settings, args: TimelineArgs) -> dict[st
 
 
 def _quotes(engine: Engine, settings: Settings, args: QuotesArgs) -> dict[str, Any]:
-    speaker = args.speaker  # as GET /api/quotes
-    who: str | int | None = int(speaker) if speaker and speaker.isdigit() and len(speaker) < 18 else speaker
-    return {"quotes": engine.actors.quotes(who, args.q, args.since.isoformat() if args.since else None,
+    return {"quotes": engine.actors.quotes(args.speaker, args.q, args.since.isoformat() if args.since else None,
                                            args.until.isoformat() if args.until else None, limit=args.limit)}
 
 

@@ -57,8 +57,7 @@ def cmd_actor(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_quotes(args: argparse.Namespace, settings: Settings) -> int:
     from index.actor_reader import ActorIndex
 
-    speaker: str | int | None = int(args.speaker) if args.speaker and args.speaker.isdigit() else args.speaker
-    quotes = ActorIndex(settings.index_dir).quotes(speaker, args.q, args.since, args.until, limit=args.limit)
+    quotes = ActorIndex(settings.index_dir).quotes(args.speaker, args.q, args.since, args.until, limit=args.limit)
     if args.json:
         print(json.dumps({"quotes": quotes}, indent=2, ensure_ascii=False))
         return EXIT_OK

@@ -184,8 +184,11 @@ class ActorIndex:
 
     def quotes(self, speaker: str | int | None = None, q: str | None = None, since: str | None = None,
                until: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """Quotes, newest first: of a speaker (an actor id or a name), holding the words of q, within dates."""
+        """Quotes, newest first: of a speaker (an actor id, as a number or a string of digits, or a name), holding
+        the words of q, within dates."""
         where, args = [], []
+        if isinstance(speaker, str) and speaker.isdigit() and len(speaker) < 18:  # an id as the API and CLI get it
+            speaker = int(speaker)
         if speaker is not None and speaker != "":
             actor = speaker if isinstance(speaker, int) else self.find(str(speaker))
             if actor is None:

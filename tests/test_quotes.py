@@ -81,6 +81,9 @@ def test_quotes_endpoint_over_http(server: Server) -> None:
     assert [q["quote"] for q in body["quotes"]] == ["This is not an investigation. It is a political ambush."]
     status, body = server.get("/api/quotes?speaker=Kellerby&until=2023-01-01")
     assert status == 200 and body["quotes"] == []
+    actor = server.get("/api/quotes?speaker=Kellerby")[1]["quotes"][0]["speaker"]["actor_id"]
+    status, by_id = server.get(f"/api/quotes?speaker={actor}")  # the speaker as an actor id
+    assert status == 200 and by_id["quotes"] == server.get("/api/quotes?speaker=Kellerby")[1]["quotes"]
     assert server.get("/api/quotes?since=notadate")[0] == 422
 
 

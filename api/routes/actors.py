@@ -33,6 +33,5 @@ def actor(actor_id: Annotated[int, ...], engine: EngineDep) -> dict[str, Any]:
             responses=READ_ERRORS)
 def quotes(engine: EngineDep, speaker: Text = None, q: Text = None, since: dt.date | None = None,
            until: dt.date | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
-    who: str | int | None = int(speaker) if speaker and speaker.isdigit() and len(speaker) < 18 else speaker
-    return {"quotes": engine.actors.quotes(who, q, since.isoformat() if since else None,
+    return {"quotes": engine.actors.quotes(speaker, q, since.isoformat() if since else None,
                                            until.isoformat() if until else None, limit=limit)}
