@@ -303,8 +303,9 @@ def _titled(text: str, pos: int, people: list[str], description: str) -> str | N
     words = description.split()
     if not 1 <= len(words) <= 3 or words[0] not in ("the", words[-1]) or not words[-1].isalpha():
         return None
-    found = [p for p in people if re.search(r"\b" + re.escape(words[-1]) + r"\s+(?:[A-Z][\w.'’-]*\s+){0,2}?"
-                                            + re.escape(p) + r"\b", text, re.I)]
+    # the title word in any case ("President", "president"), the words after it as written
+    found = [p for p in people if re.search(r"\b(?i:" + re.escape(words[-1]) + r")\s+(?:[A-Z][\w.'’-]*\s+){0,2}?"
+                                            + re.escape(p) + r"\b", text)]
     return max(found, key=lambda p: max(text.rfind(p, 0, pos), text.rfind(p.split()[-1], 0, pos)), default=None)
 
 
