@@ -19,6 +19,9 @@ from dataclasses import dataclass
 
 from corpus.names import TITLES, person_name
 
+# The extractor's version: an index whose quotes an earlier version made extracts them again at its next ingest
+# (index.actors.requote). Change it with any change to what is extracted or attributed.
+VERSION = "2"
 MIN_WORDS = 3  # a quoted phrase shorter than this is a title or a scare quote, not a statement
 OPEN, CLOSE = "\"“", "\"”"
 VERBS = ("said", "says", "told", "added", "asked", "stated", "wrote", "writes", "declared", "explained", "noted",

@@ -23,6 +23,7 @@ from typing import Any
 from corpus.article import Article
 from corpus.entities import ACTOR_LABELS, Entity, normalize_name
 from corpus.names import person_name, strip_possessive
+from corpus.quotes import VERSION as QUOTES_VERSION
 from corpus.quotes import extract_quotes
 
 SCHEMA = """
@@ -351,6 +352,39 @@ def link_articles(conn: sqlite3.Connection, articles: Sequence[Article], entitie
     linker.finish()
 
 
+def quotes_current(conn: sqlite3.Connection) -> bool:
+    """The stored quotes were made by this version of the extractor."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'quotes_version'").fetchone()
+    return row is not None and row[0] == QUOTES_VERSION
+
+
+def mark_quotes_current(conn: sqlite3.Connection) -> None:
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('quotes_version', ?)", (QUOTES_VERSION,))
+
+
+def requote(conn: sqlite3.Connection, batch: int = 500) -> int:
+    """Extract the stored articles' quotes again, with their stored entities and actors (the quotes were made by
+    another version of the extractor); returns how many articles were read. In the caller's transaction."""
+    from index.store import entities_of
+
+    mark_quotes_current(conn)
+    conn.execute("DELETE FROM quotes")
+    ids = [r[0] for r in conn.execute("SELECT id FROM articles ORDER BY id")]
+    linker = Linker(conn)
+    for part in _batches(ids, batch):
+        marks = ",".join("?" * len(part))
+        found = entities_of(conn, part)
+        local: dict[str, dict[str, int]] = defaultdict(dict)
+        for article_id, actor, name in conn.execute(
+                f"SELECT article_id, actor_id, name FROM actor_mentions WHERE article_id IN ({marks})", part):
+            local[article_id][actor_key(name)] = actor
+        for article_id, title, date, text in conn.execute(
+                f"SELECT id, title, date, text FROM articles WHERE id IN ({marks})", part).fetchall():
+            article = Article(id=article_id, text=text, title=title, date=date)
+            linker.quotes(article, found.get(article_id, []), local[article_id])
+    return len(ids)
+
+
 def backfill(conn: sqlite3.Connection) -> int:
     """Link the stored articles of an index written before actors existed (once: when it has articles and no
     actor mentions); returns how many were linked."""
@@ -369,6 +403,7 @@ def backfill(conn: sqlite3.Connection) -> int:
     found = entities_of(conn, [r[0] for r in rows])
     articles = [Article(id=r[0], text=r[3], title=r[1], date=r[2]) for r in rows]
     link_articles(conn, articles, [found.get(a.id, []) for a in articles])
+    mark_quotes_current(conn)  # every stored quote is this extractor's
     return len(articles)
 
 

@@ -110,6 +110,8 @@ class Writer:
             self.conn = store.connect(self.index_dir)
             self.conn.isolation_level = None  # explicit BEGIN/COMMIT below
             self.manifest = store.read_manifest(self.conn)
+            if not store.counts(self.conn)[0]:
+                actors.mark_quotes_current(self.conn)  # an empty index: its quotes will be this extractor's
             if self.backend == "auto":
                 self.backend = self.manifest.backend if self.manifest is not None else "torch"
             if self.manifest is not None and not self.for_rebuild:
@@ -178,23 +180,26 @@ class Writer:
         return total
 
     def upgrade(self, report: UpdateReport | None = None) -> bool:
-        """Link actors and group stories of an index written before they existed, when no update has done it yet
-        (an ingest that finds every article unchanged writes nothing, so an older archive would otherwise wait for
-        its next new article). One transaction of its own; readers see the tables, not a new generation."""
+        """Link actors and group stories of an index written before they existed, and extract its quotes again
+        when an earlier extractor made them, when no update has done it yet (an ingest that finds every article
+        unchanged writes nothing, so an older archive would otherwise wait for its next new article). One
+        transaction of its own; readers see the tables, not a new generation."""
         linked = self.conn.execute("SELECT 1 FROM meta WHERE key = 'actors_linked'").fetchone() is not None
-        if linked and stories.grouped_before(self.conn) or not store.counts(self.conn)[0]:
+        if (linked and stories.grouped_before(self.conn) and actors.quotes_current(self.conn)
+                or not store.counts(self.conn)[0]):
             return False
         started = time.perf_counter()
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             n = actors.backfill(self.conn)
+            requoted = 0 if actors.quotes_current(self.conn) else actors.requote(self.conn)
             done = stories.update_stories(self.conn, [], {}, self.story_params)
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
-        log.info("upgrade: %d stored articles linked to actors, %d grouped into stories in %.1f s", n, done.grouped,
-                 time.perf_counter() - started)
+        log.info("upgrade: %d stored articles linked to actors, quotes extracted again from %d, %d grouped into "
+                 "stories in %.1f s", n, requoted, done.grouped, time.perf_counter() - started)
         if report is not None:
             report.stories_touched += len(done.touched)
         return True

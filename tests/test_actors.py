@@ -148,6 +148,37 @@ def test_an_index_from_before_actors_and_stories_gets_them_at_an_unchanged_inges
     assert after.conn.execute("SELECT COUNT(*) FROM story_members").fetchone()[0] == stored
 
 
+def test_quotes_an_earlier_extractor_made_are_extracted_again(demo_settings: Settings, tmp_path: Path) -> None:
+    import shutil
+    from dataclasses import replace
+
+    from corpus.demo import demo_dir
+    from corpus.quotes import VERSION
+    from qa.engine import ingest
+
+    index = tmp_path / "index"
+    shutil.copytree(demo_settings.index_dir, index)
+    conn = sqlite3.connect(index / "meta.sqlite")
+    assert conn.execute("SELECT value FROM meta WHERE key = 'quotes_version'").fetchone() == (VERSION,)
+    expected = conn.execute('SELECT article_id, start, "end", speaker FROM quotes ORDER BY 1, 2').fetchall()
+    resolved = conn.execute("SELECT COUNT(actor_id) FROM quotes").fetchone()[0]
+    with conn:  # what an earlier extractor left: other quotes, an older version
+        conn.execute("DELETE FROM quotes WHERE rowid % 2 = 0")
+        conn.execute('INSERT INTO quotes(article_id, start, "end", speaker, actor_id, verb, date) '
+                     "VALUES ('e0fe6eda5b1a', 0, 5, 'Nobody', NULL, 'said', NULL)")
+        conn.execute("UPDATE meta SET value = '0' WHERE key = 'quotes_version'")
+    conn.close()
+    report = ingest(replace(demo_settings, index_dir=index), [demo_dir()])
+    assert not report.new and not report.updated  # nothing to write but the upgrade
+    conn = sqlite3.connect(index / "meta.sqlite")
+    assert conn.execute('SELECT article_id, start, "end", speaker FROM quotes ORDER BY 1, 2').fetchall() == expected
+    # speakers resolve to actors at least as often (the whole archive's names are known now, not the names linked
+    # before the article at its ingest)
+    assert conn.execute("SELECT COUNT(actor_id) FROM quotes").fetchone()[0] >= resolved
+    assert conn.execute("SELECT value FROM meta WHERE key = 'quotes_version'").fetchone() == (VERSION,)
+    conn.close()
+
+
 def _linked(text: str, entities: list[tuple[str, str, int]]) -> tuple[Any, dict[str, int]]:
     """One article linked into an empty in-memory archive: the linker and its names' actors."""
     from corpus.entities import Entity
