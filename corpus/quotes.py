@@ -306,10 +306,14 @@ def _titled(text: str, pos: int, people: list[str], description: str) -> str | N
     words = description.split()
     if not 1 <= len(words) <= 3 or words[0] not in ("the", words[-1]) or not words[-1].isalpha():
         return None
-    # the title word in any case ("President", "president"), the words after it as written
-    found = [p for p in people if re.search(r"\b(?i:" + re.escape(words[-1]) + r")\s+(?:[A-Z][\w.'’-]*\s+){0,2}?"
-                                            + re.escape(p) + r"\b", text)]
-    return max(found, key=lambda p: max(text.rfind(p, 0, pos), text.rfind(p.split()[-1], 0, pos)), default=None)
+    found: set[str] = set()
+    # the title word in any case ("President", "president"), then up to two capitalised words and the name
+    for m in re.finditer(r"\b" + re.escape(words[-1]) + r"\s+", text, re.I):
+        after = text[m.end():m.end() + 120]
+        found.update(p for p in people if p in after and re.match(r"(?:[A-Z][\w.'’-]*\s+){0,2}?" + re.escape(p)
+                                                                  + r"\b", after))
+    return max(sorted(found), key=lambda p: max(text.rfind(p, 0, pos), text.rfind(p.split()[-1], 0, pos)),
+               default=None)
 
 
 def _last_named(text: str, pos: int, names: list[str]) -> str | None:
