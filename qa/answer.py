@@ -164,6 +164,19 @@ _SAID = re.compile(r"^\s*what\s+(?:did|does|has|have)\s+(?P<who>.+?)\s+(?:say|sa
                    r"(?:\s+(?:about|on|of|regarding|concerning)\s+(?P<topic>.+?))?\s*\??\s*$", re.IGNORECASE)
 
 
+# speech verbs that read well as "X <verb>: “…”"; the others as found ("told", "asked", "according to",
+# "saying", "reads") read as "said"
+_SHOWN_VERBS = frozenset("""said added wrote warned argued insisted explained noted continued replied responded
+tweeted posted recalled admitted acknowledged conceded announced claimed urged cautioned predicted testified
+concluded countered complained joked pleaded vowed promised stressed observed remarked suggested exclaimed shouted
+agreed maintained lamented quipped reiterated affirmed boasted mused declared stated emphasized emphasised
+denied confirmed revealed""".split())
+
+
+def _shown_verb(verb: str) -> str:
+    return verb if verb in _SHOWN_VERBS else "said"
+
+
 def said_question(text: str) -> tuple[str, str | None] | None:
     """(speaker, topic) of "What did X say about Y?" (topic None for "What did X say?"), else None."""
     m = _SAID.match(text)
@@ -246,7 +259,7 @@ class Answerer:
             if len(citations) >= self.params.max_sentences:
                 break
         name = found[0]["speaker"]["name"]
-        text = " ".join(f"{name} {found[order[c.n - 1]]['verb']}: “{c.quote}” [{c.n}]" for c in citations)
+        text = " ".join(f"{name} {_shown_verb(found[order[c.n - 1]]['verb'])}: “{c.quote}” [{c.n}]" for c in citations)
         return Answer(query.text, text, citations, actors=self._actors(citations), confidence=float(max(scores)))
 
     def _chunk_of(self, article_id: str, start: int) -> int:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from collections.abc import Iterator
 
@@ -97,6 +98,11 @@ def test_what_did_x_say_about_y(server: Server) -> None:
         assert article["text"][c["start"]:c["end"]] == c["quote"]
         assert f"“{c['quote']}” [{c['n']}]" in body["answer"]
     assert body["answer"].startswith("Maren Holtzberg")
+    status, body = server.post("/api/ask", {"question": "What did Kellerby say about the charges?"})
+    assert status == 200 and body["citations"], body
+    # each quote introduced by a verb that reads alone ("told" of "told reporters" reads as "said")
+    assert re.findall(r"Matthias Kellerby (\w+): “", body["answer"]) and not re.search(r" (told|asked|according to): “",
+                                                                                        body["answer"])
 
 
 def test_last_clause_titles_and_short_partial_quotes() -> None:
