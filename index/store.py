@@ -370,6 +370,11 @@ def embed_hashes_of(conn: sqlite3.Connection, chunk_ids: Sequence[int]) -> list[
     return out
 
 
+def has_articles(conn: sqlite3.Connection) -> bool:
+    """Whether the index holds any article (one row read, where counts scans every chunk)."""
+    return conn.execute("SELECT 1 FROM articles LIMIT 1").fetchone() is not None
+
+
 def counts(conn: sqlite3.Connection) -> tuple[int, int]:
     articles = conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
     chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]

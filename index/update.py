@@ -110,7 +110,7 @@ class Writer:
             self.conn = store.connect(self.index_dir)
             self.conn.isolation_level = None  # explicit BEGIN/COMMIT below
             self.manifest = store.read_manifest(self.conn)
-            if not store.counts(self.conn)[0]:
+            if not store.has_articles(self.conn):
                 actors.mark_quotes_current(self.conn)  # an empty index: its quotes will be this extractor's
             if self.backend == "auto":
                 self.backend = self.manifest.backend if self.manifest is not None else "torch"
@@ -186,7 +186,7 @@ class Writer:
         transaction of its own; readers see the tables, not a new generation."""
         linked = self.conn.execute("SELECT 1 FROM meta WHERE key = 'actors_linked'").fetchone() is not None
         if (linked and stories.grouped_before(self.conn) and actors.quotes_current(self.conn)
-                or not store.counts(self.conn)[0]):
+                or not store.has_articles(self.conn)):
             return False
         started = time.perf_counter()
         self.conn.execute("BEGIN IMMEDIATE")
